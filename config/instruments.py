@@ -30,7 +30,8 @@ class Instrument:
     strike_step : float
         Spacing of the listed strike grid, in underlying points.
     tick : float
-        Minimum option price increment.
+        Minimum option price increment (ES/MES: the 0.05 tick CME lists for premiums below 5
+        points; one tick for every price keeps spread checks meaningful on cheap 0DTE wings).
     expiries : frozenset[ExpiryKind]
         Option expiry cycles listed on the exchange.
     engines : frozenset[Engine]
@@ -97,8 +98,8 @@ def _fut(root: str, mult: float, step: float, tick: float, exp: frozenset[Expiry
 CATALOGUE: dict[str, Instrument] = {
     i.root: i
     for i in (
-        _fut("ES", 50, 5, 0.25, _FUT_SHORT, _ALL),
-        _fut("MES", 5, 5, 0.25, _FUT_SHORT, _OFFLINE),
+        _fut("ES", 50, 5, 0.05, _FUT_SHORT, _ALL),
+        _fut("MES", 5, 5, 0.05, _FUT_SHORT, _OFFLINE),
         _fut("NQ", 20, 10, 0.25, _FUT_SHORT, _ALL, options=False),
         _fut("MNQ", 2, 10, 0.25, _FUT_SHORT, _OFFLINE, options=False),
         _fut("CL", 1000, 0.5, 0.01, _MONTHLY, _ALL),

@@ -339,6 +339,7 @@ class _Builder:
             self.frac("breaker.halted.drawdown"), self.frac("breaker.halted.rearm"),
             self.frac("breaker.flatten.drawdown"), self.frac("breaker.flatten.rearm"),
             self.integer("breaker.flatten.lockout_days", 0, 365),
+            bool(self.integer("breaker.flatten.rebase_after_lockout", 0, 1)),
             self.frac("breaker.day_loss"), self.frac("breaker.fast_loss"),
             self.integer("breaker.fast_loss_minutes", 1, 390),
         )

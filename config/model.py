@@ -96,6 +96,7 @@ class BreakerConfig:
     flatten_drawdown: float
     flatten_rearm: float
     flatten_lockout_days: int
+    flatten_rebase_after_lockout: bool
     day_loss: float
     fast_loss: float
     fast_loss_minutes: int
