@@ -1,0 +1,157 @@
+"""Quote validation (SPEC §11) and implied vol / greeks from mid prices, vectorised.
+
+Both the chain snapshot and position marks use these functions, so a quote is judged the same way
+everywhere. All prices are option points; times are naive exchange time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from config.enums import PricingModel
+from config.model import DataConfig
+from greeks import black76_greeks, bsm_greeks, implied_vol_black76, implied_vol_bsm
+from strategies.types import BoolArray, DateArray, FloatArray
+
+# Options are valued to the 16:00 close of their expiry day.
+EXPIRY_CLOCK = time(16, 0)
+# Floor on time to expiry (one minute) so intraday 0DTE options still have greeks.
+MIN_T_YEARS = 60.0 / (365.0 * 86400.0)
+_SECONDS_PER_YEAR = 365.0 * 86400.0
+
+# Reason codes in the order they are tested; a contract is counted under the first that applies.
+MISSING_QUOTE = "missing_quote"
+ASK_NOT_POSITIVE = "ask_not_positive"
+CROSSED_QUOTE = "crossed_quote"
+WIDE_SPREAD = "wide_spread"
+STALE_QUOTE = "stale_quote"
+BAD_STRIKE = "bad_strike"
+NO_UNDERLYING = "no_underlying"
+IV_UNSOLVABLE = "iv_unsolvable"
+
+
+class Exclusions:
+    """Accumulates a 'bad' mask and counts each row under the first reason that excludes it.
+
+    ``codes[i]`` is 0 for a usable row, else 1 + the index of its reason in ``reasons``.
+    """
+
+    __slots__ = ("bad", "codes", "counts", "reasons")
+
+    def __init__(self, n: int) -> None:
+        self.bad: BoolArray = np.zeros(n, dtype=np.bool_)
+        self.codes: npt.NDArray[np.int8] = np.zeros(n, dtype=np.int8)
+        self.counts: dict[str, int] = {}
+        self.reasons: list[str] = []
+
+    def take(self, reason: str, mask: BoolArray) -> None:
+        new = mask & ~self.bad
+        c = int(np.count_nonzero(new))
+        if c:
+            self.counts[reason] = self.counts.get(reason, 0) + c
+            if reason not in self.reasons:
+                self.reasons.append(reason)
+            self.codes[new] = self.reasons.index(reason) + 1
+            self.bad |= new
+
+
+def quote_exclusions(bid: FloatArray, ask: FloatArray, quote_time: DateArray, now: datetime,
+                     data: DataConfig) -> tuple[BoolArray, dict[str, int]]:
+    """Rows whose quote is unusable for selection or marking (SPEC §11), with counts by reason.
+
+    A quote is unusable when bid or ask is missing/NaN, ask <= 0, ask < bid, the spread exceeds
+    ``data.max_spread_fraction`` of the mid while the mid is above ``data.spread_check_min_mid``,
+    or it is older than ``data.max_quote_age_minutes`` (a missing time counts as stale).
+    ``bid <= 0`` is *not* tested here: it only makes a contract unsellable.
+
+    Returns
+    -------
+    (bad, counts)
+        ``bad[i]`` True when row ``i`` is unusable; ``counts`` maps reason code to rows.
+    """
+    ex = Exclusions(int(bid.shape[0]))
+    apply_quote_checks(ex, bid, ask, quote_time, now, data)
+    return ex.bad, ex.counts
+
+
+def apply_quote_checks(ex: Exclusions, bid: FloatArray, ask: FloatArray, quote_time: DateArray,
+                  now: datetime, data: DataConfig) -> None:
+    ex.take(MISSING_QUOTE, ~(np.isfinite(bid) & np.isfinite(ask)))
+    with np.errstate(invalid="ignore"):
+        ex.take(ASK_NOT_POSITIVE, ask <= 0.0)
+        ex.take(CROSSED_QUOTE, ask < bid)
+        mid = 0.5 * (bid + ask)
+        ex.take(WIDE_SPREAD, (mid > data.spread_check_min_mid)
+                & ((ask - bid) > data.max_spread_fraction * mid))
+    qt = quote_time.astype("datetime64[s]")
+    age = np.datetime64(now, "s") - qt
+    limit = np.timedelta64(data.max_quote_age_minutes * 60, "s")
+    stale = np.isnat(qt)
+    stale[~stale] = age[~stale] > limit
+    ex.take(STALE_QUOTE, stale)
+
+
+def years_to_expiry(expiry: DateArray, now: datetime) -> FloatArray:
+    """Years (365-day) from ``now`` to 16:00 on each expiry day, floored at :data:`MIN_T_YEARS`."""
+    close_s = expiry.astype("datetime64[D]").astype("datetime64[s]").astype(np.int64) + (
+        EXPIRY_CLOCK.hour * 3600 + EXPIRY_CLOCK.minute * 60)
+    now_s = int(np.datetime64(now, "s").astype(np.int64))
+    secs = (close_s - now_s).astype(np.float64)
+    out: FloatArray = np.maximum(secs / _SECONDS_PER_YEAR, MIN_T_YEARS)
+    return out
+
+
+def year_fraction(expiry: date, now: datetime) -> float:
+    """Scalar form of :func:`years_to_expiry`."""
+    close = datetime.combine(expiry, EXPIRY_CLOCK)
+    return max((close - now) / timedelta(days=365), MIN_T_YEARS)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GreekColumns:
+    """Implied vol and greeks per row; NaN where the vol could not be solved.
+
+    ``delta`` signed (puts negative), ``gamma`` per point, ``theta`` per calendar day in points,
+    ``vega`` per vol point in points.
+    """
+
+    iv: FloatArray
+    delta: FloatArray
+    gamma: FloatArray
+    theta: FloatArray
+    vega: FloatArray
+
+
+def solve_greeks(model: PricingModel, price: FloatArray, underlying: FloatArray,
+                 strike: FloatArray, t: FloatArray, r: float,
+                 is_call: npt.NDArray[np.bool_]) -> GreekColumns:
+    """Implied vol from ``price`` (the mid) then greeks, with Black-76 (``underlying`` is the
+    futures price) or Black–Scholes–Merton with zero dividend yield (``underlying`` is the spot).
+    """
+    n = int(price.shape[0])
+    if n == 0:
+        e: FloatArray = np.empty(0, dtype=np.float64)
+        return GreekColumns(e, e, e, e, e)
+    if model is PricingModel.BLACK76:
+        iv = np.asarray(implied_vol_black76(price, underlying, strike, t, r, is_call),
+                        dtype=np.float64)
+    else:
+        iv = np.asarray(implied_vol_bsm(price, underlying, strike, t, r, 0.0, is_call),
+                        dtype=np.float64)
+    iv = np.broadcast_to(iv, (n,)).copy()
+    ok = np.isfinite(iv) & (iv > 0.0)
+    iv[~ok] = np.nan
+    out = [np.full(n, np.nan) for _ in range(4)]
+    if ok.any():
+        idx = np.flatnonzero(ok)
+        if model is PricingModel.BLACK76:
+            g = black76_greeks(underlying[idx], strike[idx], t[idx], r, iv[idx], is_call[idx])
+        else:
+            g = bsm_greeks(underlying[idx], strike[idx], t[idx], r, 0.0, iv[idx], is_call[idx])
+        for col, vals in zip(out, (g.delta, g.gamma, g.theta, g.vega), strict=True):
+            col[idx] = np.broadcast_to(np.asarray(vals, dtype=np.float64), (idx.shape[0],))
+    return GreekColumns(iv, out[0], out[1], out[2], out[3])
