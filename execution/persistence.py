@@ -1,0 +1,194 @@
+"""Versioned JSON state: the book, trade log, counters and working orders.
+
+The system saves after every change (``save_state`` or ``store.save(key, dump_state(...))``).
+``load_state`` never raises: corrupted, truncated, older- or newer-format text is reported with a
+clear message, the bad copy is kept under ``<key>.corrupt-<n>``, and the result tells the system
+to start in the safe state (no new entries; reconciliation with the broker then adopts whatever
+is held as unmanaged, so no position is forgotten).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from config.model import Config
+from execution import codec
+from execution.codec import Json, JsonObj
+from execution.executor import ComboExecutor, WorkingOrderSnapshot
+from execution.ledger import Ledger
+
+FORMAT = 1
+_MAX_QUARANTINE = 1000
+
+
+class TextStore(Protocol):
+    """Durable key → text storage (structurally :class:`system.ports.Store`)."""
+
+    def save(self, key: str, text: str) -> None: ...
+
+    def load(self, key: str) -> str | None: ...
+
+
+class LoadStatus(Enum):
+    """What :func:`load_state` found."""
+
+    FRESH = "fresh"
+    OK = "ok"
+    CORRUPT = "corrupt"
+    TRUNCATED = "truncated"
+    OLD_FORMAT = "old_format"
+    NEWER_FORMAT = "newer_format"
+    STORE_ERROR = "store_error"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """The decoded state. ``extras`` are the JSON values the system stored alongside."""
+
+    ledger: Ledger
+    working: tuple[WorkingOrderSnapshot, ...]
+    counters: dict[str, int] = field(default_factory=dict)
+    extras: dict[str, Json] = field(default_factory=dict)
+    seen_events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StateLoad:
+    """Result of :func:`load_state`.
+
+    ``state`` is None for a fresh start and for unusable text. ``safe_mode`` is True when the
+    stored text was unusable: start with no new entries until reconciled and reviewed.
+    ``quarantine_key`` names where the bad copy was kept.
+    """
+
+    status: LoadStatus
+    state: StoredState | None
+    message: str
+    quarantine_key: str | None = None
+
+    @property
+    def safe_mode(self) -> bool:
+        return self.status not in (LoadStatus.FRESH, LoadStatus.OK)
+
+    @property
+    def problem(self) -> str | None:
+        """The message when the state was unusable, else None."""
+        return self.message if self.safe_mode else None
+
+
+def dump_state(ledger: Ledger, executor: ComboExecutor | Iterable[WorkingOrderSnapshot],
+               counters: Mapping[str, int] | None = None,
+               extras: Mapping[str, Json] | None = None) -> str:
+    """Serialise the state as ``{"format": FORMAT, ...}`` JSON text (strict JSON)."""
+    if isinstance(executor, ComboExecutor):
+        working, seen = executor.working_orders(), executor.recent_event_ids()
+    else:
+        working, seen = tuple(executor), ()
+    doc: JsonObj = {
+        "format": FORMAT,
+        "ledger": ledger.to_obj(),
+        "working": [w.to_obj() for w in working],
+        "seen_events": list(seen),
+        "counters": {k: int(v) for k, v in (counters or {}).items()},
+        "extras": dict(extras or {}),
+    }
+    return json.dumps(doc, allow_nan=False, separators=(",", ":"), sort_keys=True)
+
+
+def save_state(store: TextStore, key: str, ledger: Ledger,
+               executor: ComboExecutor | Iterable[WorkingOrderSnapshot],
+               counters: Mapping[str, int] | None = None,
+               extras: Mapping[str, Json] | None = None) -> str | None:
+    """Save under ``key``; returns None, or an error message (the store or encoding failed)."""
+    try:
+        text = dump_state(ledger, executor, counters, extras)
+        store.save(key, text)
+    except Exception as exc:  # a store failure must not stop the trading loop
+        return f"state not saved under {key!r}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def decode_state(text: str, cfg: Config) -> StoredState:
+    """Decode :func:`dump_state` text of the current format.
+
+    Raises ``json.JSONDecodeError`` for bad JSON and :class:`execution.codec.StateFormatError`
+    for content of the wrong shape.
+    """
+    doc = codec.obj(json.loads(text), "state")
+    fmt = codec.get_int(doc, "format")
+    if fmt != FORMAT:
+        raise codec.StateFormatError(f"format {fmt}, expected {FORMAT}")
+    ledger = Ledger.from_obj(codec.field(doc, "ledger"), cfg)
+    working = tuple(WorkingOrderSnapshot.from_obj(w)
+                    for w in codec.seq(codec.field(doc, "working"), "working"))
+    counters = {k: codec.as_int(v, f"counters.{k}")
+                for k, v in codec.obj(codec.field(doc, "counters"), "counters").items()}
+    extras = dict(codec.obj(codec.field(doc, "extras"), "extras"))
+    seen = tuple(codec.as_str(x, "seen_events")
+                 for x in codec.seq(codec.field(doc, "seen_events"), "seen_events"))
+    return StoredState(ledger, working, counters, extras, seen)
+
+
+def load_state(store: TextStore, key: str, cfg: Config) -> StateLoad:
+    """Load the state saved under ``key``; never raises (see the module docstring)."""
+    try:
+        text = store.load(key)
+    except Exception as exc:  # the store itself failed: nothing can be trusted
+        return StateLoad(LoadStatus.STORE_ERROR, None,
+                         f"state {key!r} could not be read ({type(exc).__name__}: {exc}); "
+                         "starting with no new entries")
+    if text is None:
+        return StateLoad(LoadStatus.FRESH, None, f"no stored state under {key!r}")
+    status, detail = _classify(text)
+    if status is LoadStatus.OK:
+        try:
+            state = decode_state(text, cfg)
+        except (codec.StateFormatError, ValueError, TypeError, KeyError) as exc:
+            status, detail = LoadStatus.CORRUPT, f"invalid content: {exc}"
+        else:
+            return StateLoad(LoadStatus.OK, state,
+                             f"state {key!r} loaded: {len(state.ledger.positions())} "
+                             f"positions, {len(state.working)} working orders")
+    kept = _quarantine(store, key, text)
+    where = f"bad copy kept as {kept!r}" if kept else "bad copy could not be kept"
+    return StateLoad(status, None,
+                     f"stored state {key!r} is {status.value.replace('_', ' ')} ({detail}); "
+                     f"{where}; starting with no new entries until reconciled", kept)
+
+
+def _classify(text: str) -> tuple[LoadStatus, str]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            return LoadStatus.TRUNCATED, f"text ends early at character {exc.pos}"
+        return LoadStatus.CORRUPT, f"not JSON: {exc.msg} at character {exc.pos}"
+    if not isinstance(doc, dict):
+        return LoadStatus.CORRUPT, f"expected an object, got {type(doc).__name__}"
+    fmt = doc.get("format")
+    if fmt is None:
+        return LoadStatus.OLD_FORMAT, "no format field (written before versioning)"
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        return LoadStatus.CORRUPT, f"format field is {fmt!r}"
+    if fmt < FORMAT:
+        return LoadStatus.OLD_FORMAT, f"format {fmt}, this version reads {FORMAT}"
+    if fmt > FORMAT:
+        return LoadStatus.NEWER_FORMAT, f"format {fmt}, this version reads {FORMAT}"
+    return LoadStatus.OK, ""
+
+
+def _quarantine(store: TextStore, key: str, text: str) -> str | None:
+    """Save ``text`` under the first free ``<key>.corrupt-<n>``; None when that fails."""
+    try:
+        for n in range(1, _MAX_QUARANTINE + 1):
+            name = f"{key}.corrupt-{n}"
+            if store.load(name) is None:
+                store.save(name, text)
+                return name
+    except Exception:  # keeping the copy is best effort; the load result still says unsafe
+        return None
+    return None
