@@ -1,39 +1,15 @@
-"""What a run of :class:`system.trading_system.TradingSystem` reports (read by sim/ and main.py)."""
+"""What a run of :class:`system.trading_system.TradingSystem` reports (read by sim/ and main.py).
+
+``ClosedTrade`` is the ledger's own type (one row of trades.csv), re-exported here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from config.enums import Regime
-
-
-@dataclass(frozen=True, slots=True)
-class ClosedTrade:
-    """One position from entry to final exit (one row of trades.csv).
-
-    ``legs`` are ``ratio:right:strike:expiry`` strings; ``deltas`` the signed entry deltas of the
-    legs in the same order. Prices are net points per unit (positive = debit); ``pnl``, ``fees``
-    and ``slippage`` are dollars for the whole position.
-    """
-
-    position_id: str
-    strategy: str
-    root: str
-    structure: str
-    entry_time: datetime
-    exit_time: datetime
-    expiry: date
-    dte_at_entry: int
-    contracts: int
-    legs: tuple[str, ...]
-    deltas: tuple[float, ...]
-    entry_price: float
-    exit_price: float
-    pnl: float
-    fees: float
-    slippage: float
-    exit_reason: str
+from execution.ledger import ClosedTrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +28,20 @@ class DailyRecord:
     open_positions: int
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class StrategyStats:
+    """Per-strategy attribution as reported (from :meth:`execution.ledger.Ledger.attribution`).
+    Money in USD, days in calendar days."""
+
     entries: int = 0
     exits: int = 0
     wins: int = 0
     losses: int = 0
+    win_rate: float = 0.0
     pnl: float = 0.0
-    days_held: float = 0.0
+    avg_days_held: float = 0.0
     fees: float = 0.0
     slippage: float = 0.0
-
-    @property
-    def win_rate(self) -> float:
-        closed = self.wins + self.losses
-        return self.wins / closed if closed else 0.0
-
-    @property
-    def avg_days_held(self) -> float:
-        return self.days_held / self.exits if self.exits else 0.0
 
 
 @dataclass(slots=True)
