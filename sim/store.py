@@ -1,0 +1,66 @@
+"""``FileStore``: the offline engine's :class:`system.ports.Store`, one file per key.
+
+Writes are atomic: the text goes to a temporary file in the same directory, is flushed to disk
+and renamed over the target, so a reader sees the old or the new text, never a mix.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def _filename(key: str) -> str:
+    """A file name for ``key``: safe characters kept, others as ``%XX`` (UTF-8 bytes)."""
+    if not key:
+        raise ValueError("store key must be non-empty")
+    out = []
+    for ch in key:
+        if ch in _SAFE and ch != "%":
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    name = "".join(out)
+    if name in {".", ".."}:
+        name = name.replace(".", "%2E")
+    return name + ".txt"
+
+
+class FileStore:
+    """Key -> text storage in ``directory`` (created when missing).
+
+    ``durable`` also fsyncs each write before the rename (survives a machine crash; slower).
+    The rename alone already makes every write atomic for readers.
+    """
+
+    def __init__(self, directory: Path | str, durable: bool = True) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.durable = durable
+
+    def path(self, key: str) -> Path:
+        return self.directory / _filename(key)
+
+    def save(self, key: str, text: str) -> None:
+        target = self.path(key)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+                if self.durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load(self, key: str) -> str | None:
+        try:
+            with self.path(key).open(encoding="utf-8", newline="") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
