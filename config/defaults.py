@@ -95,6 +95,9 @@ DEFAULTS: Final[dict[str, Value]] = {
     "stress.moves": "-0.10,-0.05,-0.03,0.03,0.05",
     "stress.iv_multipliers": "1.0,1.5,2.0",
     "stress.max_loss_nlv": 0.20,
+    # Share of that limit one strategy's own positions may use, so a strategy that enters every
+    # week cannot take the whole stress budget from the others (1.0 = no per-strategy limit).
+    "stress.max_strategy_share": 0.5,
     # --- §9 exits -----------------------------------------------------------------------------
     "exits.check_minutes": 5,
     "exits.default_profit_target": 0.50,
@@ -224,6 +227,9 @@ DEFAULTS: Final[dict[str, Value]] = {
     "leap_put_ladder.profit_target": 0.30,
     "leap_put_ladder.roll_dte": 150,
     "leap_put_ladder.caps": "0,4,6,10",
+    # 1: the weekly puts on one root are rungs of one ladder, counted as one position by the
+    # correlation limiter (risk limits count positions, never legs); the cap counts puts.
+    "leap_put_ladder.scales_in": 1,
     "leap_put_ladder.prior.win_rate": 0.90,
     "leap_put_ladder.prior.payoff": 0.30,
     # --- §8.6 bear_trap -----------------------------------------------------------------------

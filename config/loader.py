@@ -365,14 +365,17 @@ class _Builder:
         ivm = self.floats("stress.iv_multipliers")
         if any(m <= 0 for m in ivm):
             raise ConfigError(f"stress.iv_multipliers: value {ivm} must all be > 0")
-        return StressConfig(moves, ivm, self.frac("stress.max_loss_nlv"))
+        return StressConfig(moves, ivm, self.frac("stress.max_loss_nlv"),
+                            self.num("stress.max_strategy_share", 0.0, 1.0, lo_open=True))
 
     # -- strategies ----------------------------------------------------------------------------
     def common(self, key: StrategyKey, schedules: tuple[Schedule, ...], exits: ExitRules,
                cap_unit: str, defined_risk: bool, short_put: bool) -> StrategyCommon:
         k = key.value
+        scales_in = (f"{k}.scales_in" in self.v
+                     and bool(self.integer(f"{k}.scales_in", 0, 1)))
         return StrategyCommon(key, schedules, self.phase(f"{k}.min_phase"), self.caps(f"{k}.caps"),
-                              cap_unit, self.prior(k), exits, defined_risk, short_put)
+                              cap_unit, self.prior(k), exits, defined_risk, short_put, scales_in)
 
     def strategies(self) -> StrategiesConfig:
         K = StrategyKey

@@ -107,6 +107,7 @@ class StressConfig:
     moves: tuple[float, ...]
     iv_multipliers: tuple[float, ...]
     max_loss_nlv: float
+    max_strategy_share: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,7 @@ class StrategyCommon:
     exits: ExitRules
     defined_risk: bool
     short_put_structure: bool
+    scales_in: bool = False
 
     def cap(self, phase: Phase) -> int:
         return self.caps[int(phase) - 1]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Final
 
-from config.enums import Phase
+from config.enums import Phase, StrategyKey
 from config.instruments import CATALOGUE, Contract
 from config.model import Config, CorrelationGroup
 from execution.types import Position
@@ -28,6 +28,7 @@ class CorrelationLimiter:
 
     def __init__(self, cfg: Config) -> None:
         self._c = cfg.correlation
+        self._scales_in = frozenset(c.key for c in cfg.strategies.all_common() if c.scales_in)
 
     def root_of(self, contract_or_root: Contract | str) -> str | None:
         """The group-table root of a contract or root name, None when no group lists it.
@@ -50,6 +51,12 @@ class CorrelationLimiter:
         root = self.root_of(contract_or_root)
         return None if root is None else self._c.group_of(root)
 
+    def _trade_of(self, key: StrategyKey, root: str) -> str | None:
+        """Trade id shared by every position of a scale-in strategy on ``root``, else None."""
+        if key in self._scales_in:
+            return f"{key.value}:{root}"
+        return None
+
     def limit(self, group: CorrelationGroup, phase: Phase, vix: float | None) -> int:
         """Position limit of ``group`` in ``phase`` at ``vix`` (never below 0)."""
         base = min(group.base_limit, self._c.phase_limits[int(phase) - 1])
@@ -65,7 +72,7 @@ class CorrelationLimiter:
 
     def check(self, root: Contract | str, expiry: date, open_positions: Sequence[Position],
               phase: Phase, vix: float | None, *, parent_id: str | None = None,
-              replaces: str | None = None) -> Rejection | None:
+              replaces: str | None = None, key: StrategyKey | None = None) -> Rejection | None:
         """None when a new position on ``root`` expiring ``expiry`` keeps every limit.
 
         Parameters
@@ -82,6 +89,10 @@ class CorrelationLimiter:
             Set for a child of an open position: it is part of that trade and is admitted.
         replaces
             A position the candidate closes in the same combo (a roll); it is left out.
+        key
+            The candidate's strategy. For a strategy that scales in (``common.scales_in``, the
+            LEAP ladder), every open position of that strategy on one root is one trade: a new
+            rung joins it and is admitted, and the rungs count once toward the limits.
         """
         group = self.group_of(root)
         name = root.root if isinstance(root, Contract) else root
@@ -99,12 +110,23 @@ class CorrelationLimiter:
         ids = {p.position_id for p in book}
         if parent_id is not None and parent_id in ids:
             return None
+        own = self._trade_of(key, name) if key is not None else None
         for p in book:
+            if own is not None and self._trade_of(p.key, p.root) == own:
+                continue
             if groups[p.position_id].name == group.name and p.expiry == expiry:
                 return Rejection(CHECK, "same_group_expiry", limit=group.name,
                                  observed=expiry.isoformat(),
                                  detail=f"position {p.position_id} expires the same day")
-        trades = {p.position_id: p for p in book if p.parent_id is None or p.parent_id not in ids}
+        if own is not None and any(self._trade_of(p.key, p.root) == own for p in book):
+            return None
+        trades: dict[str, Position] = {}
+        for p in book:
+            if p.parent_id is not None and p.parent_id in ids:
+                continue
+            trades.setdefault(self._trade_of(p.key, p.root) or p.position_id, p)
+        for p in book:
+            groups.setdefault(self._trade_of(p.key, p.root) or p.position_id, groups[p.position_id])
         in_group = sum(1 for pid in trades if groups[pid].name == group.name)
         lim = self.limit(group, phase, vix)
         if in_group >= lim:

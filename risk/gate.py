@@ -100,6 +100,7 @@ class PreTradeGate:
         self._correlation = correlation
         self._stress = stress
         self._sizer = sizer
+        self._strategy_share = cfg.stress.max_strategy_share
 
     def evaluate(self, idea: TradeIdea, state: GateState) -> Approval | Rejection:
         """Approval with the number of units, or the first Rejection (never raises for bad
@@ -160,7 +161,7 @@ class PreTradeGate:
                                  detail=f"group {g.name}")
         return self._correlation.check(idea.root, idea.expiry, state.positions, state.phase,
                                        self._vix.value(state.now), parent_id=idea.parent_id,
-                                       replaces=idea.replaces)
+                                       replaces=idea.replaces, key=idea.key)
 
     def _stress_and_size(self, idea: TradeIdea, state: GateState) -> Approval | Rejection:
         book = tuple(leg for leg in state.book_legs
@@ -174,6 +175,16 @@ class PreTradeGate:
         verdict = self._stress.verdict(book_losses + unit_losses, state.nlv)
         if verdict is not None:
             return verdict
+        share = self._strategy_share
+        own_ids = {p.position_id for p in state.positions if p.key is idea.key}
+        own = tuple(leg for leg in book if leg.position_id in own_ids)
+        own_losses = self._stress.scenario_losses(own)
+        if isinstance(own_losses, Rejection):
+            return own_losses
+        verdict = self._stress.verdict(own_losses + unit_losses, state.nlv, share,
+                                       "strategy_share_over_limit")
+        if verdict is not None:
+            return verdict
         unit_worst = float(np.max(unit_losses))
         max_loss = idea.max_loss_per_unit if idea.max_loss_per_unit is not None else unit_worst
         now, key = state.now, idea.key
@@ -183,5 +194,6 @@ class PreTradeGate:
             self._vix.size_multiplier(now) * self._vix.spike_multiplier(key, now),
             self._breakers.size_multiplier, idea.size_factor, idea.max_units,
             state.realised.get(key),
-            self._stress.max_units(book_losses, unit_losses, state.nlv),
+            min(self._stress.max_units(book_losses, unit_losses, state.nlv),
+                self._stress.max_units(own_losses, unit_losses, state.nlv, share)),
         )

@@ -122,28 +122,31 @@ class StressTest:
             return losses
         return self.verdict(losses, nlv)
 
-    def verdict(self, losses: FloatArray, nlv: float) -> Rejection | None:
+    def verdict(self, losses: FloatArray, nlv: float, share: float = 1.0,
+                reason: str = "worst_loss_over_limit") -> Rejection | None:
         """Rejection when the largest of ``losses`` (dollars per scenario, as returned by
-        :meth:`scenario_losses`) exceeds ``max_loss_nlv × nlv``; an invalid NLV rejects."""
+        :meth:`scenario_losses`) exceeds ``share × max_loss_nlv × nlv``; an invalid NLV
+        rejects."""
         if not (math.isfinite(nlv) and nlv > 0.0):
             return Rejection(CHECK, "invalid_nlv", observed=nlv)
-        limit = self._max_loss_nlv * nlv
+        limit = share * self._max_loss_nlv * nlv
         k = int(np.argmax(losses)) if losses.size else 0
         worst = float(losses[k]) if losses.size else 0.0
         if worst > limit:
-            return Rejection(CHECK, "worst_loss_over_limit", limit=limit, observed=worst,
+            return Rejection(CHECK, reason, limit=limit, observed=worst,
                              detail=f"scenario {self._labels[k]}")
         return None
 
-    def max_units(self, book_losses: FloatArray, unit_losses: FloatArray, nlv: float) -> float:
+    def max_units(self, book_losses: FloatArray, unit_losses: FloatArray, nlv: float,
+                  share: float = 1.0) -> float:
         """Largest (real) number of candidate units ``N`` with every scenario loss of
-        ``book + N × candidate`` within ``max_loss_nlv × NLV``.
+        ``book + N × candidate`` within ``share × max_loss_nlv × NLV``.
 
         Scenario losses are linear in ``N``; scenarios in which the candidate gains can only lower
         the bound when the book alone is already over the limit (then the answer is 0 unless the
         candidate offsets enough). Returns ``inf`` when no scenario bounds ``N``.
         """
-        limit = self._max_loss_nlv * nlv
+        limit = share * self._max_loss_nlv * nlv
         room = limit - book_losses
         upper = np.where(unit_losses > 0.0, room / np.where(unit_losses > 0.0, unit_losses, 1.0),
                          np.inf)

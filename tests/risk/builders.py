@@ -59,7 +59,7 @@ def idea(key: StrategyKey = StrategyKey.LEAP_PUT_LADDER, root: str = "SPY",
 
 
 def position(pid: str, root: str = "SPY", expiry: date = EXPIRY,
-             key: StrategyKey = StrategyKey.LEAP_PUT_LADDER, parent_id: str | None = None,
+             key: StrategyKey = StrategyKey.LT112, parent_id: str | None = None,
              legs: int = 1) -> Position:
     c = [PositionLeg(contract(root, 400.0 + 5 * i, Right.PUT, expiry), -1) for i in range(legs)]
     inst = CATALOGUE.get(root)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.enums import Phase, Right
+from config.enums import Phase, Right, StrategyKey
 from config.instruments import Contract
 from execution.types import Position
 from risk.correlation import CorrelationLimiter
@@ -198,3 +198,26 @@ def test_check_when_any_order_of_requests_and_closes_then_limits_never_exceeded(
             assert len({p.expiry for p in members}) == len(members)
         combined = sum(len(by_group.get(name, [])) for name in cfg().correlation.combined_groups)
         assert combined <= LIM.combined_limit(vix)
+
+
+def test_check_when_ladder_rungs_on_one_root_then_counted_as_one_trade() -> None:
+    ladder = StrategyKey.LEAP_PUT_LADDER
+    rungs = [position(f"r{i}", "SPY", exp(i), key=ladder) for i in range(5)]
+    other = position("q", "QQQ", exp(20))
+
+    # five rungs + one QQQ trade = two trades in A2: a sixth rung joins the ladder and a third
+    # A2 trade still fits (A2 limit 3 in phase 4, A1+A2 limit 3)
+    assert LIM.check("SPY", exp(6), [*rungs, other], Phase.P4, 16.0, key=ladder) is None
+    assert LIM.check("IWM", exp(30), [*rungs, other], Phase.P4, 16.0) is None
+    full = [*rungs, other, position("w", "IWM", exp(31))]
+    verdict = LIM.check("QQQ", exp(32), full, Phase.P4, 16.0)
+    assert verdict is not None and verdict.reason == "group_limit"
+
+
+def test_check_when_ladder_rung_shares_expiry_with_other_trade_then_rejected() -> None:
+    ladder = StrategyKey.LEAP_PUT_LADDER
+    book = [position("r0", "SPY", exp(0), key=ladder), position("b", "SPY", exp(3))]
+
+    verdict = LIM.check("SPY", exp(3), book, Phase.P4, 16.0, key=ladder)
+
+    assert verdict is not None and verdict.reason == "same_group_expiry"

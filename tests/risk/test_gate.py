@@ -22,6 +22,7 @@ from tests.risk.builders import (
     NOW,
     TODAY,
     World,
+    config_with,
     contract,
     idea,
     idea_leg,
@@ -250,7 +251,8 @@ def test_evaluate_when_nlv_invalid_then_rejected(nlv: float) -> None:
 
 
 def test_evaluate_when_position_cap_reached_then_phase_rejection() -> None:
-    held = tuple(position(f"p{i}", "SPY", EXPIRY + timedelta(days=i)) for i in range(10))
+    held = tuple(position(f"p{i}", "SPY", EXPIRY + timedelta(days=i),
+                          key=StrategyKey.LEAP_PUT_LADDER) for i in range(10))
 
     verdict = world().gate.evaluate(idea(), state(positions=held))
 
@@ -294,3 +296,18 @@ def test_rejection_counter_when_rejections_added_then_counted_by_check_and_reaso
     assert counter.count("stress", "missing_iv") == 2
     assert counter.total == 3
     assert counter.as_dict() == {"sizing.risk_budget": 1, "stress.missing_iv": 2}
+
+
+def test_evaluate_when_own_strategy_uses_its_stress_share_then_rejected_though_book_fits() -> None:
+    # The book holds only this strategy's positions: a candidate that keeps the whole book under
+    # the 20% limit is still refused once the strategy alone passes its share of that limit.
+    w = world(config=config_with(stress__max_strategy_share="0.1"))
+    held = (position("own", "SPY", EXPIRY + timedelta(days=7), key=StrategyKey.LEAP_PUT_LADDER),)
+    book = (stress_leg("SPY", 500.0, Right.PUT, -1, 520.0, 0.2, 0.25, position_id="own"),)
+    s = state(positions=held, book=book)
+    assert isinstance(world().gate.evaluate(idea(), s), Approval)   # fits the whole-book limit
+
+    verdict = w.gate.evaluate(idea(), s)
+
+    assert isinstance(verdict, Rejection)
+    assert (verdict.check, verdict.reason) == ("stress", "strategy_share_over_limit")
