@@ -557,8 +557,10 @@ class ComboExecutor:
                 del self._lock[pid]
 
     def _floor_problem(self, mid_cost: float, nat_cost: float) -> str | None:
-        """Entry floor: natural slippage may not exceed ``1 − fraction`` of the mid premium."""
-        allowed = (1.0 - self._x.entry_min_credit_fraction) * abs(mid_cost)
+        """Entry floor: the achievable credit must be at least ``fraction`` of the mid credit;
+        mirrored for debits, the achievable debit at most the mid debit / ``fraction``."""
+        f = self._x.entry_min_credit_fraction
+        allowed = (1.0 - f) * abs(mid_cost) if mid_cost < 0 else (1.0 / f - 1.0) * mid_cost
         if nat_cost - mid_cost > allowed + _EPS:
             return "credit_below_floor" if mid_cost < 0 else "debit_above_ceiling"
         return None

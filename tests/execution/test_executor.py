@@ -123,6 +123,18 @@ def test_entry_when_debit_natural_far_above_mid_refuses_debit_above_ceiling() ->
     assert ex.last_refusal_reason == "debit_above_ceiling"
 
 
+@pytest.mark.parametrize(("ask", "sent"), [(1.25, True), (1.30, False)])
+def test_entry_when_debit_natural_at_mid_over_80pct_then_boundary_mirrors_credit_floor(
+        ask: float, sent: bool) -> None:
+    # credit: natural >= 0.8 x mid; debit mirror: natural <= mid / 0.8 (mid 1.00 -> 1.25)
+    ex, _ = executor()
+    q = Quotes().set(LONG_PUT, 2.0 - ask, ask)  # mid 1.00
+
+    oid = ex.submit_entry("1", "t", (ComboLeg(LONG_PUT, 1),), 1, q, T0)
+
+    assert (oid is not None) is sent
+
+
 def test_entry_when_market_moves_below_floor_during_walk_abandons() -> None:
     ex, router, q, oid = open_entry()
     q.set(SHORT_PUT, 1.80, 2.20)  # natural credit 0.80 < 0.8 x 1.15
