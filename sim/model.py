@@ -139,10 +139,35 @@ def bridge_path(rng: np.random.Generator, o: float, h: float, lo: float, c: floa
     return np.asarray(np.exp(path), dtype=np.float64)
 
 
+# Intraday variance is U-shaped: busiest after the open, busier again before the close. The
+# weight of minute m after the open is 1 + OPEN_BOOST·e^(−m/τ) + CLOSE_BOOST·e^(−(390−m)/τ),
+# normalised over a full session (with these values the first hour carries about a quarter of
+# the session's variance, as in index futures).
+OPEN_BOOST: Final = 2.0
+CLOSE_BOOST: Final = 0.8
+U_SHAPE_MINUTES: Final = 30.0
+
+
+def _variance_weight_cumulative(minutes: FloatArray) -> FloatArray:
+    """∫₀^m w(x) dx / ∫₀^390 w(x) dx for the U-shaped weight w (clipped to the session)."""
+    m = np.clip(minutes, 0.0, FULL_SESSION_MINUTES)
+    tau, full = U_SHAPE_MINUTES, FULL_SESSION_MINUTES
+
+    def integral(x: FloatArray) -> FloatArray:
+        return np.asarray(x + OPEN_BOOST * tau * (1.0 - np.exp(-x / tau))
+                          + CLOSE_BOOST * tau * (np.exp(-(full - x) / tau)
+                                                 - math.exp(-full / tau)), dtype=np.float64)
+
+    total = float(integral(np.array([full]))[0])
+    return np.asarray(integral(m) / total, dtype=np.float64)
+
+
 def _bar_fractions(times: tuple[datetime, ...]) -> FloatArray:
-    """Length of each bar after the first, as a fraction of a full session."""
-    mins = np.array([(b - a).total_seconds() / 60.0 for a, b in itertools.pairwise(times)])
-    return np.asarray(mins / FULL_SESSION_MINUTES, dtype=np.float64)
+    """Variance share of each bar after the first, as a fraction of a full session's."""
+    start = times[0]
+    mins = np.array([(t - start).total_seconds() / 60.0 for t in times])
+    cum = _variance_weight_cumulative(mins)
+    return np.asarray(np.diff(cum), dtype=np.float64)
 
 
 class MarketModel:

@@ -126,7 +126,7 @@ _CRASH_VIX = (15.56, 17.08, 25.03, 27.85, 27.56, 39.16, 40.11, 33.42, 36.82, 31.
               54.46, 47.30, 53.90, 75.47, 57.83, 82.69, 75.91, 76.45, 72.00, 66.04, 61.59, 61.67,
               63.95, 61.00, 65.54, 57.08, 53.54)
 
-NORMAL: Final = VixDynamics(mean=15.5, kappa=3.0, vol=0.6, spike_rate=4.0, spike_low=24.0,
+NORMAL: Final = VixDynamics(mean=18.0, kappa=3.0, vol=0.6, spike_rate=4.0, spike_low=24.0,
                             spike_high=45.0, spike_kappa=25.0, floor=9.0, cap=90.0)
 CALM: Final = VixDynamics(mean=13.2, kappa=6.0, vol=0.55, floor=11.0, cap=16.0)
 
