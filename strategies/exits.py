@@ -32,7 +32,6 @@ from datetime import datetime
 
 from config.model import Config, ExitRules
 from execution.types import ExitDecision, ExitReason, Position
-from strategies.base import HasExitRules
 from strategies.types import PositionMark, Strategy, StrategyContext
 
 URGENT_REASONS = frozenset({ExitReason.BREAKER_FLATTEN, ExitReason.STOP_LOSS,
@@ -134,8 +133,11 @@ class ExitEngine:
     def rules_for(self, position: Position, strategy: Strategy) -> ExitRules:
         """The position's exit thresholds: the strategy's per-position scoping when it has one,
         else its configured ``common.exits``."""
-        if isinstance(strategy, HasExitRules):
-            return strategy.exit_rules(position)
+        scoped = getattr(strategy, "exit_rules", None)  # HasExitRules, without the slow
+        if callable(scoped):                           # runtime protocol check
+            rules = scoped(position)
+            if isinstance(rules, ExitRules):
+                return rules
         return self._cfg.strategies.common(position.key).exits
 
     def evaluate(self, position: Position, mark: PositionMark, now: datetime,

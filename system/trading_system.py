@@ -43,7 +43,7 @@ from risk.vix_regime import VixRegimeManager
 from strategies.base import StrategyBase
 from strategies.chain import ChainSnapshot
 from strategies.exits import ExitEngine
-from strategies.marks import leg_iv, mark_position
+from strategies.marks import legs_iv, mark_positions
 from strategies.meta import entry_meta
 from strategies.quotes import year_fraction
 from strategies.registry import build_strategies
@@ -416,11 +416,12 @@ class TradingSystem:
             self._event("flatten_pass")
             for order_id in self.executor.working_entries():
                 self.executor.cancel(order_id, now)
-        for position in self.positions():
-            if self.executor.is_working(position.position_id):
-                continue
+        candidates = [p for p in self.positions()
+                      if not self.executor.is_working(p.position_id)]
+        marks = self._marks(candidates, now)
+        for position in candidates:
             strategy = self.strategies[position.key]
-            mark = self._mark(position, now)
+            mark = marks[position.position_id]
             ctx = _Context(self, position.key, now)
             decision = self.exits.evaluate(position, mark, now, self.vix.value(now),
                                            self.market.account().nlv, flatten, strategy, ctx)
@@ -520,39 +521,38 @@ class TradingSystem:
     def _quote(self, contract: Contract) -> Quote | None:
         return self.market.quote(contract)
 
-    def _mark(self, position: Position, now: datetime) -> PositionMark:
-        quotes = {leg.contract: self.market.quote(leg.contract) for leg in position.legs}
-        under = {leg.contract: self.market.underlying_price(leg.contract)
-                 for leg in position.legs}
-        return mark_position(position, quotes, under, now, self.config)
+    def _marks(self, positions: Sequence[Position], now: datetime) -> dict[str, PositionMark]:
+        """Marks of ``positions`` in one batched greeks call (O(legs) quote look-ups)."""
+        contracts = {leg.contract for p in positions for leg in p.legs}
+        quotes = {c: self.market.quote(c) for c in contracts}
+        under = {c: self.market.underlying_price(c) for c in contracts}
+        return mark_positions(positions, quotes, under, now, self.config, self._needs_delta)
+
+    def _needs_delta(self, position: Position) -> bool:
+        """Whether an exit rule of ``position`` reads leg deltas (the short-leg delta defence)."""
+        return self.strategies[position.key].exit_rules(position).short_delta_exit is not None
 
     def _settlement_price(self, contract: Contract) -> float | None:
         return self.market.underlying_price(contract)
 
-    def _leg_iv(self, contract: Contract, now: datetime) -> tuple[float, float] | None:
-        """(underlying, implied vol) of ``contract`` from its current mid, or None."""
-        quote = self.market.quote(contract)
-        under = self.market.underlying_price(contract)
-        if quote is None or under is None:
-            return None
-        iv = leg_iv(contract, quote, under, now, self.config)
-        if iv is None:
-            return None
-        return under, iv
-
     def _book_legs(self, now: datetime, exclude: str | None = None) -> list[StressLeg] | Rejection:
+        """Stress legs of the open book (implied vols from current mids, one batched solve)."""
+        book = [p for p in self.positions() if p.position_id != exclude]
+        contracts = {leg.contract for p in book for leg in p.legs
+                     if leg.contract.expiry >= now.date()}
+        quotes = {c: self.market.quote(c) for c in contracts}
+        unders = {c: self.market.underlying_price(c) for c in contracts}
+        ivs = legs_iv(list(contracts), quotes, unders, now, self.config)
         legs: list[StressLeg] = []
-        for position in self.positions():
-            if position.position_id == exclude:
-                continue
+        for position in book:
             for leg in position.legs:
                 if leg.contract.expiry < now.date():
                     continue
-                got = self._leg_iv(leg.contract, now)
-                if got is None:
+                iv = ivs.get(leg.contract)
+                under = unders.get(leg.contract)
+                if iv is None or under is None:
                     return Rejection("stress", "book_leg_unpriceable",
                                      detail=f"#{position.position_id} {leg.contract.symbol}")
-                under, iv = got
                 legs.append(StressLeg.of(leg.contract, leg.ratio * position.units, under, iv,
                                          year_fraction(leg.contract.expiry, now),
                                          self.config.risk_free_rate,

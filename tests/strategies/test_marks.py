@@ -10,7 +10,7 @@ import pytest
 from config.enums import StrategyKey
 from config.instruments import Contract
 from execution.types import Position, Quote
-from strategies.marks import leg_iv, mark_position
+from strategies.marks import leg_iv, legs_iv, mark_position, mark_positions
 from tests.strategies.builders import CFG, simple_position
 
 NOW = datetime(2025, 6, 6, 11, 0)
@@ -96,3 +96,45 @@ def test_leg_iv_when_quote_good_solves_and_when_bad_returns_none() -> None:
     assert leg_iv(c, Quote(8.95, 9.05, NOW - timedelta(hours=1)), 550.0, NOW, CFG) is None
     assert leg_iv(c, Quote(8.95, 9.05, NOW), math.nan, NOW, CFG) is None
     assert leg_iv(p.legs[0].contract, Quote(0.95, 1.05, NOW), 550.0, NOW, CFG) is None
+
+
+def test_mark_positions_when_batched_with_futures_positions_then_equal_to_one_by_one() -> None:
+    spy = spread()
+    es = simple_position(StrategyKey.LT112, root="ES", expiry=EXP,
+                         legs=((5400.0, "P", 1), (5350.0, "P", -1), (4800.0, "P", -2)))
+    q = quotes((18.0, 9.0, 2.0)) | {leg.contract: Quote(m - 0.25, m + 0.25, NOW)
+                                    for leg, m in zip(es.legs, (60.0, 45.0, 8.0), strict=True)}
+    u = und() | {leg.contract: 5500.0 for leg in es.legs}
+
+    batch = mark_positions((spy, es), q, u, NOW, CFG)
+
+    for p in (spy, es):
+        assert batch[p.position_id] == mark_position(p, q, u, NOW, CFG)
+        assert batch[p.position_id].valid
+
+
+def test_legs_iv_when_batched_then_equal_to_leg_iv_and_bad_quotes_left_out() -> None:
+    p = spread()
+    q = quotes((18.0, 9.0, 2.0))
+    bad = p.legs[2].contract
+    q[bad] = None
+
+    ivs = legs_iv([leg.contract for leg in p.legs], q, und(), NOW, CFG)
+
+    assert bad not in ivs
+    for leg in p.legs[:2]:
+        quote = q[leg.contract]
+        assert quote is not None
+        assert ivs[leg.contract] == pytest.approx(leg_iv(leg.contract, quote, 550.0, NOW, CFG))
+
+
+def test_mark_positions_when_delta_not_needed_then_nan_deltas_and_valid_from_quotes() -> None:
+    p = spread()
+
+    marks = mark_positions((p,), quotes((18.0, 9.0, 2.0)), und(), NOW, CFG,
+                           need_delta=lambda _pos: False)
+
+    m = marks[p.position_id]
+    assert m.valid
+    assert all(math.isnan(leg.delta) for leg in m.legs)
+    assert m.net_mid == pytest.approx(18.0 - 9.0 - 4.0)
