@@ -113,7 +113,6 @@ def summary(result: RunResult) -> dict[str, object]:
             "step_minutes": result.spec.step_minutes,
             "sessions": result.sessions,
             "fees_paid": round(result.fees_paid, 2),
-            "system_seconds": round(result.system_seconds, 3),
             "shock_days": [d.isoformat() for d in result.shock_days],
         },
     }
