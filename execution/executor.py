@@ -452,7 +452,7 @@ class ComboExecutor:
         position ids are locked while it works. Returns the broker order id, or None with
         :attr:`last_refusal` saying why (``order_working``, ``zero_units``, ``invalid_order``,
         ``unknown_root``, ``no_quote``, ``bad_quote``, ``stale_quote``, ``zero_price``,
-        ``credit_below_floor``, ``debit_above_ceiling``, ``submit_failed``).
+        ``credit_below_floor``, ``submit_failed``).
         """
         return self._submit(position_id, tag, legs, units, quotes, now, purpose, Walk.ENTRY,
                             floor=purpose is OrderPurpose.ENTRY, key=key, exit_reason=None,
@@ -557,12 +557,14 @@ class ComboExecutor:
                 del self._lock[pid]
 
     def _floor_problem(self, mid_cost: float, nat_cost: float) -> str | None:
-        """Entry floor: the achievable credit must be at least ``fraction`` of the mid credit;
-        mirrored for debits, the achievable debit at most the mid debit / ``fraction``."""
-        f = self._x.entry_min_credit_fraction
-        allowed = (1.0 - f) * abs(mid_cost) if mid_cost < 0 else (1.0 / f - 1.0) * mid_cost
+        """Entry floor (SPEC §10): the achievable credit must be at least ``fraction`` of the mid
+        credit. The rule is about credits: a debit entry walks to the natural price and is
+        bounded by sizing and the strategy's own budget instead."""
+        if mid_cost >= 0:
+            return None
+        allowed = (1.0 - self._x.entry_min_credit_fraction) * abs(mid_cost)
         if nat_cost - mid_cost > allowed + _EPS:
-            return "credit_below_floor" if mid_cost < 0 else "debit_above_ceiling"
+            return "credit_below_floor"
         return None
 
     def _walk_cost(self, market: ComboQuote, d: int, k: int, walk: Walk) -> float:
