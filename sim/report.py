@@ -96,6 +96,8 @@ def summary(result: RunResult) -> dict[str, object]:
         "strategies": strategies,
         "skips": {k: dict(v) for k, v in sorted(res.skips.items())},
         "rejections": {k: dict(v) for k, v in sorted(res.rejections.items())},
+        "rejections_by_strategy": {k: dict(sorted(v.items()))
+                                   for k, v in sorted(res.rejections_by_strategy.items())},
         "risk_events": dict(sorted(res.risk_events.items())),
         "invariants": {
             "naked_short_legs_opened": inv.naked_short_legs_opened,
@@ -294,6 +296,8 @@ def render_html(result: RunResult, summ: Mapping[str, object], charts: Mapping[s
         _table(("event", "count"), events) if events else "<p>None.</p>",
         "<h2>Skips (strategy, reason)</h2>", _nested(res.skips, "strategy"),
         "<h2>Rejections (check, reason)</h2>", _nested(res.rejections, "check"),
+        "<h2>Rejections by strategy (strategy, check/reason)</h2>",
+        _nested(res.rejections_by_strategy, "strategy"),
         "<h2>Invariants</h2>", _table(("invariant", "value"), inv_rows),
         "<h2>Buying power and stress</h2>", _img(charts["risk"], "BP utilisation and stress"),
         "<h2>Daily stress check</h2>",
@@ -392,8 +396,33 @@ def text_summary(summ: Mapping[str, object]) -> str:
             lines.append(f"  {key:<18}{v['entries']:>8}{v['exits']:>7}{v['wins']:>6}"
                          f"{v['losses']:>7}{v['win_rate'] * 100:>6.1f}%{v['pnl']:>13,.2f}"
                          f"{v['avg_days_held']:>7.1f}{v['fees']:>10,.2f}")
+    lines.extend(_why_not_lines(summ))
     events = summ.get("risk_events")
     if isinstance(events, dict) and events:
         lines.append("")
         lines.append("  risk events: " + ", ".join(f"{k} {v}" for k, v in events.items()))
     return "\n".join(lines)
+
+
+def _why_not_lines(summ: Mapping[str, object]) -> list[str]:
+    """For every strategy with fewer than three entries, its most frequent skip and rejection
+    reasons, so a strategy that did not trade says why."""
+    strat, skips = summ.get("strategies"), summ.get("skips")
+    rejections = summ.get("rejections_by_strategy")
+    if not isinstance(strat, dict):
+        return []
+    out: list[str] = []
+    for key, v in strat.items():
+        if not isinstance(v, dict) or v.get("entries", 0) >= 3:
+            continue
+        reasons: dict[str, int] = {}
+        for source in (skips, rejections):
+            got = source.get(key) if isinstance(source, dict) else None
+            if isinstance(got, dict):
+                reasons.update({str(r): int(n) for r, n in got.items()})
+        top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        text = ", ".join(f"{r} {n}" for r, n in top) if top else "no rule fired"
+        out.append(f"  {key} entered {v.get('entries', 0)}x; most frequent reasons: {text}")
+    if out:
+        out.insert(0, "")
+    return out

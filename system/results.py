@@ -64,6 +64,7 @@ class SystemResults:
     strategies: dict[str, StrategyStats] = field(default_factory=dict)
     skips: dict[str, dict[str, int]] = field(default_factory=dict)
     rejections: dict[str, dict[str, int]] = field(default_factory=dict)
+    rejections_by_strategy: dict[str, dict[str, int]] = field(default_factory=dict)
     risk_events: dict[str, int] = field(default_factory=dict)
     daily: list[DailyRecord] = field(default_factory=list)
     invariants: Invariants = field(default_factory=Invariants)

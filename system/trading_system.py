@@ -8,6 +8,7 @@ data, orders and storage go through the ports in :mod:`system.ports`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import cast
 from config.enums import BreakerLevel, Engine, Phase, Regime, StrategyKey
 from config.instruments import Contract, instrument
 from config.model import Config, Schedule
-from execution.codec import JsonObj
+from execution.codec import Json, JsonObj
 from execution.executor import ComboExecutor, OrderOutcome, OutcomeStatus, WorkingOrderSnapshot
 from execution.ledger import BookChange, Ledger
 from execution.persistence import dump_state, load_state
@@ -205,6 +206,7 @@ class TradingSystem:
             self._log(f"SAFE-MODE {self._safe_mode} (bad copy kept as {loaded.quarantine_key}); "
                       "no new entries until resolved")
         state = loaded.state
+        session = state.extras.get("session") if state is not None else None
         if state is not None:
             self.ledger = state.ledger
             working = state.working
@@ -229,7 +231,28 @@ class TradingSystem:
             self._event("reconcile_unmanaged_holding")
         self._unmanaged_roots |= set(rec.unmanaged_roots)
         self._absorb(apply_reconciliation(rec, self.ledger, self.executor, now))
+        if self._day != now.date():  # day state before any event: phase, breakers, stress
+            self._resume_session(session if isinstance(session, dict) else {}, now)
         self._persist()
+
+    def _resume_session(self, stored: dict[str, Json], now: datetime) -> None:
+        """Start the day, continuing the stored phase and, for a restart during the same
+        session, its opening equity, opening VIX and morning stress result."""
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            self.phases.restore(Phase(cast(int, stored["phase"])),
+                                date.fromisoformat(cast(str, stored["day"])))
+        self._start_day(now)
+        if stored.get("day") != now.date().isoformat():
+            return
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            self._day_open_equity = float(cast(float, stored["open_equity"]))
+            loss = stored["stress_loss"]
+            self._morning_stress = None if loss is None else StressResult(
+                float(cast(float, loss)), str(stored["stress_scenario"]), ())
+            vix_open = stored["vix_open"]
+            if vix_open is not None:  # as an old print: it is the open, not a current value
+                self.vix.update(float(cast(float, vix_open)), datetime.combine(now.date(),
+                                                                                time.min))
 
     # ------------------------------------------------------------------ bars
     def on_bar(self, now: datetime) -> None:
@@ -366,8 +389,7 @@ class TradingSystem:
             return
         for outcome in outcomes:
             self._book(outcome)
-        if outcomes:
-            self._persist()
+        self._persist()  # also leg fills held by the executor: a restart must not lose them
 
     def _book(self, o: OrderOutcome) -> None:
         """Book one finished order: the ledger decides what it opened or closed."""
@@ -456,6 +478,7 @@ class TradingSystem:
             self._book(outcome)
         self._log(f"EXIT-ORDER {position.key.value} #{position.position_id} "
                   f"{decision.reason.name} {decision.detail}")
+        self._persist()
 
     # ------------------------------------------------------------------ session end
     def on_session_end(self, now: datetime) -> None:
@@ -618,7 +641,7 @@ class TradingSystem:
                 inv.group_limit_breaches += 1
                 self._event("group_limit_exceeded_after_fill")
         account = self.market.account()
-        if account.nlv > 0:
+        if account.nlv > 0 and self.vix.regime(self.market.now()) is not Regime.UNKNOWN:
             util = account.bp_used / account.nlv
             cap = self.vix.max_bp(self.phases.phase, position.key, self.market.now())
             if util > cap + 1e-9:
@@ -639,15 +662,31 @@ class TradingSystem:
     def _reject(self, key: StrategyKey, rejection: Rejection) -> None:
         by_reason = self.results.rejections.setdefault(rejection.check, {})
         by_reason[rejection.reason] = by_reason.get(rejection.reason, 0) + 1
+        by_key = self.results.rejections_by_strategy.setdefault(key.value, {})
+        label = f"{rejection.check}/{rejection.reason}"
+        by_key[label] = by_key.get(label, 0) + 1
         self._log(f"REJECT {key.value} {rejection.check}/{rejection.reason} "
                   f"limit {rejection.limit} observed {rejection.observed} {rejection.detail}")
 
     def _event(self, name: str) -> None:
         self.results.risk_events[name] = self.results.risk_events.get(name, 0) + 1
 
+    def _session_state(self) -> JsonObj:
+        """The day state a restart continues from (see :meth:`_resume_session`)."""
+        stress = self._morning_stress
+        return {
+            "phase": int(self.phases.phase),
+            "day": None if self._day is None else self._day.isoformat(),
+            "open_equity": self._day_open_equity,
+            "stress_loss": None if stress is None else stress.worst_loss,
+            "stress_scenario": "" if stress is None else stress.scenario,
+            "vix_open": self.vix.day_open,
+        }
+
     def _persist(self) -> None:
         text = dump_state(self.ledger, self.executor, {"next_id": self._next_id},
-                          {"breakers": cast(JsonObj, self.breakers.snapshot().as_dict())})
+                          {"breakers": cast(JsonObj, self.breakers.snapshot().as_dict()),
+                           "session": self._session_state()})
         self.store.save(STATE_KEY, text)
 
 
