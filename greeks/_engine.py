@@ -1,9 +1,10 @@
 """Input broadcasting and chunked, optionally multi-threaded, execution of kernels.
 
 Kernels work on cache-sized chunks of flat float64 arrays with preallocated scratch buffers.
-numpy releases the GIL inside ufunc loops, so for large inputs the chunks are shared between the
-calling thread and a small thread pool; results do not depend on the number of threads because
-every output element is computed by the same sequence of element-wise operations.
+numpy releases the GIL inside most ufunc loops, so for large inputs the chunks are shared
+between the calling thread and a one-thread pool (created on first use, kept for the process);
+results do not depend on the number of threads because every output element is computed by the
+same sequence of element-wise operations.
 """
 
 from __future__ import annotations
@@ -40,13 +41,16 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-MAX_WORKERS: Final = max(1, min(4, _cpu_count()))
+MAX_WORKERS: Final = max(1, min(2, _cpu_count()))
+"""Threads used for large inputs (the caller plus a pool). Capped at 2: every ufunc call
+dispatches under the GIL, and with more threads GIL collisions eat the gain."""
 
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
 
 def _executor() -> ThreadPoolExecutor:
+    """The helper pool, created on first use."""
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -54,6 +58,17 @@ def _executor() -> ThreadPoolExecutor:
                 max_workers=MAX_WORKERS - 1, thread_name_prefix="greeks"
             )
         return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    # A forked child has none of the parent's threads: start a fresh pool on demand.
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 class Inputs:

@@ -104,7 +104,7 @@ def cdf_pdf_into(
         Receives ``Phi(x)``, or ``Phi(-x)`` where ``flip`` is set; the lower tail keeps full
         relative precision.
     pdf : ndarray or None
-        Receives ``phi(x)`` when given.
+        Receives ``phi(x[:len(pdf)])`` when given (callers often need the PDF of a prefix only).
     u, tmp : ndarray
         Scratch buffers of the same length as ``x``.
     neg : ndarray of bool
@@ -135,7 +135,7 @@ def cdf_pdf_into(
     np.exp(cdf, cdf)
     _mul(tmp, cdf, tmp)
     if pdf is not None:
-        _mul(cdf, _INV_SQRT_2PI_C, pdf)
+        _mul(cdf[: pdf.shape[0]], _INV_SQRT_2PI_C, pdf)
     # tmp holds the upper tail Q(|x|); Phi(y) = Q(|y|) for y < 0 and 1 - Q(|y|) otherwise.
     np.signbit(x, neg)
     if flip is not None:

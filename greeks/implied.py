@@ -79,8 +79,8 @@ class _Work:
     """Scratch buffers for ``m`` elements (stacked buffers hold 2 m)."""
 
     __slots__ = (
-        "b", "cdf", "ceiling", "h", "hi", "lo", "neg", "pdf", "t1", "tiny", "tmp", "u", "y",
-        "zero",
+        "b", "cdf", "ceiling", "factor_max", "factor_min", "h", "neg", "pdf", "t1", "tiny", "tmp",
+        "u", "y", "zero",
     )
 
     def __init__(self, m: int) -> None:
@@ -88,14 +88,14 @@ class _Work:
         self.ceiling = ceiling_array(2 * m)
         self.zero = np.zeros(m)
         self.tiny = np.full(m, 1e-300)
-        self.lo = np.full(m, 0.5)
-        self.hi = np.full(m, 2.0)
+        self.factor_min = np.full(m, 0.5)  # Halley step within [1/2, 2] x Newton step
+        self.factor_max = np.full(m, 2.0)
         self.b = np.empty(m)
         self.h = np.empty(m)
         self.t1 = np.empty(m)
         self.y = np.empty(2 * m)
         self.cdf = np.empty(2 * m)
-        self.pdf = np.empty(2 * m)
+        self.pdf = np.empty(m)
         self.u = np.empty(2 * m)
         self.tmp = np.empty(2 * m)
         self.neg = np.empty(2 * m, dtype=np.bool_)
@@ -144,14 +144,14 @@ def _halley_step(st: _State, ws: _Work) -> None:
     _add(d1, d2, d1)
     _sub(d1, s, d2)
     cdf = ws.cdf[: 2 * m]
-    pdf = ws.pdf[: 2 * m]
+    pdf = ws.pdf[:m]
     cdf_pdf_into(
         y, cdf, pdf, ws.u[: 2 * m], ws.tmp[: 2 * m], ws.neg[: 2 * m], ws.ceiling[: 2 * m]
     )
     _mul(st.ext, cdf[:m], b)
     _mul(st.exti, cdf[m:], t1)
     _sub(b, t1, b)
-    nu = pdf[:m]
+    nu = pdf
     _mul(nu, st.ext, nu)
     # Newton step D = g / g' with g = ln b - ln beta, g' = nu / b.
     np.log(b, step)
@@ -171,8 +171,8 @@ def _halley_step(st: _State, ws: _Work) -> None:
     _mul(h, step, h)
     _mul(h, _MINUS_HALF, h)
     _add(h, _ONE, h)
-    np.maximum(h, ws.lo[:m], h)
-    np.minimum(h, ws.hi[:m], h)
+    np.maximum(h, ws.factor_min[:m], h)
+    np.minimum(h, ws.factor_max[:m], h)
     _div(step, h, step)
     _sub(s, step, t1)
     np.fmax(t1, lo, t1)

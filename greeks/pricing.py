@@ -56,17 +56,19 @@ _add: Final = np.add
 _sub: Final = np.subtract
 _div: Final = np.divide
 _HALF: Final = const(0.5)
-_MINUS_HALF: Final = const(-0.5)
 _MINUS_TWO: Final = const(-2.0)
+_MINUS_ONE: Final = const(-1.0)
 _ONE: Final = const(1.0)
 _VOL_POINT: Final = const(VOL_POINT)
 _PER_DAY: Final = const(1.0 / DAYS_PER_YEAR)
+_MINUS_PER_DAY: Final = const(-1.0 / DAYS_PER_YEAR)
+_MINUS_HALF_PER_DAY: Final = const(-0.5 / DAYS_PER_YEAR)
 
 
 class _Config:
     """Per-call constants derived from scalar inputs (``None`` where an input is an array)."""
 
-    __slots__ = ("black", "carry", "carry_array", "neg_q", "neg_r", "q_zero")
+    __slots__ = ("black", "neg_q", "neg_r", "neg_r_per_day", "q_per_day", "q_zero")
 
     def __init__(self, black: bool, inp: Inputs) -> None:
         r_val, q_val = inp.scalars[3], inp.scalars[4]
@@ -74,22 +76,20 @@ class _Config:
         self.q_zero = (not black) and q_val == 0.0
         self.neg_r: FloatArray | None = None if r_val is None else const(-r_val)
         self.neg_q: FloatArray | None = None if q_val is None else const(-q_val)
-        self.carry: FloatArray | None = None
-        self.carry_array = False
-        if not black:
-            if r_val is not None and q_val is not None:
-                if r_val != q_val:
-                    self.carry = const(r_val - q_val)
-            else:
-                self.carry_array = True
+        self.neg_r_per_day: FloatArray | None = (
+            None if r_val is None else const(-r_val / DAYS_PER_YEAR)
+        )
+        self.q_per_day: FloatArray | None = (
+            None if q_val is None else const(q_val / DAYS_PER_YEAR)
+        )
 
 
 class _Workspace:
     """Scratch buffers for one thread; ``m`` = chunk length, stacked buffers hold 2 m."""
 
     __slots__ = (
-        "a", "b", "c", "cdf", "ceiling", "e", "e2", "f", "f2", "flip", "g", "neg", "p", "pdf",
-        "tmp", "u", "y", "zero",
+        "a", "b", "c", "cdf", "ceiling", "e", "e2", "f", "f2", "flip", "g", "g2", "neg", "p",
+        "pdf", "tmp", "u", "y", "zero",
     )
 
     def __init__(self, m: int, with_pdf: bool) -> None:
@@ -101,10 +101,11 @@ class _Workspace:
         self.f = np.empty(m)
         self.f2 = np.empty(m)
         self.g = np.empty(m)
+        self.g2 = np.empty(m)
         self.p = np.empty(m)
         self.y = np.empty(2 * m)
         self.cdf = np.empty(2 * m)
-        self.pdf = np.empty(2 * m) if with_pdf else None
+        self.pdf = np.empty(m) if with_pdf else None
         self.u = np.empty(2 * m)
         self.tmp = np.empty(2 * m)
         self.neg = np.empty(2 * m, dtype=np.bool_)
@@ -166,19 +167,34 @@ def _chunk(
     h = ws.c[:m]
     np.sqrt(t, sqt)
     _mul(sig, sqt, v)
+
+    # Discount factors er = e^{-rt}, eq = e^{-qt} (None: 1); discounted spot and strike
+    # S' = S eq (None: S itself), K' = K er.
+    er = ws.e[:m]
+    _exp_neg_rate(cfg.neg_r, r, t, er)
+    eq: FloatArray | None
+    sp: FloatArray | None
+    if cfg.black:
+        eq, sp = er, None
+    elif cfg.q_zero:
+        eq, sp = None, s
+    else:
+        eq = ws.f[:m]
+        _exp_neg_rate(cfg.neg_q, q, t, eq)
+        sp = ws.f2[:m]
+        _mul(s, eq, sp)
+    kp = ws.e2[:m]
+    _mul(k, er, kp)
+
+    # d2 <- ln(F/K) / v = ln(S'/K') / v; d1, d2 = d2 +- v/2
     y = ws.y[: 2 * m]
     d1 = y[:m]
     d2 = y[m:]
-    # d2 <- (ln(S/K) + (r - q) t) / v; d1, d2 = d2 +- v/2
-    _div(s, k, d2)
+    if sp is None:
+        _div(s, k, d2)
+    else:
+        _div(sp, kp, d2)
     np.log(d2, d2)
-    if cfg.carry is not None:
-        _mul(t, cfg.carry, d1)
-        _add(d2, d1, d2)
-    elif cfg.carry_array:
-        _sub(r, q, d1)
-        _mul(d1, t, d1)
-        _add(d2, d1, d2)
     _div(d2, v, d2)
     _mul(v, _HALF, h)
     _add(d2, h, d1)
@@ -187,98 +203,90 @@ def _chunk(
     flip: BoolArray | None = None
     if isinstance(flag, bool):
         if not flag:
-            np.negative(y, y)
+            _mul(y, _MINUS_ONE, y)
     else:
         flip = ws.flip[: 2 * m]
         np.logical_not(flag, flip[:m])
         np.copyto(flip[m:], flip[:m])
     cdf = ws.cdf[: 2 * m]
-    pdf = None if ws.pdf is None else ws.pdf[: 2 * m]
+    pdf = None if ws.pdf is None else ws.pdf[:m]
     cdf_pdf_into(
         y, cdf, pdf, ws.u[: 2 * m], ws.tmp[: 2 * m], ws.neg[: 2 * m], ws.ceiling[: 2 * m], flip
     )
     n1 = cdf[:m]
     n2 = cdf[m:]
 
-    # Discount factors er = e^{-rt}, eq = e^{-qt} (None: 1) and their signed versions phi * e.
-    er = ws.e[:m]
-    _exp_neg_rate(cfg.neg_r, r, t, er)
-    eq: FloatArray | None
-    if cfg.black:
-        eq = er
-    elif cfg.q_zero:
-        eq = None
-    else:
-        eq = ws.f[:m]
-        _exp_neg_rate(cfg.neg_q, q, t, eq)
-    er_s: FloatArray
-    eq_s: FloatArray | None
-    if flip is None:
-        if flag:
-            er_s, eq_s = er, eq
-        else:
-            er_s = ws.e2[:m]
-            np.negative(er, er_s)
-            eq_s = ws.f2[:m]
-            if eq is None:
-                eq_s[...] = -1.0
-            else:
-                np.negative(eq, eq_s)
-    else:
-        phi = ws.f2[:m] if eq is None else ws.p[:m]
+    # delta = phi e^{-qt} N(phi d1); P1 = S delta; P2 = phi K' N(phi d2); price = P1 - P2
+    phi: FloatArray | None = None
+    if flip is not None:
+        phi = ws.g2[:m]
         _mul(flip[:m], _MINUS_TWO, phi)
         _add(phi, _ONE, phi)
-        er_s = ws.e2[:m]
-        _mul(er, phi, er_s)
-        if eq is None:
-            eq_s = phi
-        elif eq is er:
-            eq_s = er_s
-        else:
-            eq_s = ws.f2[:m]
-            _mul(eq, phi, eq_s)
-
-    # delta = phi e^{-qt} N(phi d1); P2 = phi K e^{-rt} N(phi d2); price = S delta - P2
     dl = ws.g[:m] if out.delta is None else out.delta
-    if eq_s is None:
-        np.copyto(dl, n1)
+    if eq is None:
+        if phi is None:
+            np.copyto(dl, n1)
+        else:
+            _mul(n1, phi, dl)
     else:
-        _mul(n1, eq_s, dl)
-    _mul(n2, er_s, n2)
-    _mul(n2, k, n2)
+        _mul(n1, eq, dl)
+        if phi is not None:
+            _mul(dl, phi, dl)
+    if phi is None and flag is False:
+        _mul(dl, _MINUS_ONE, dl)
+    _mul(n2, kp, n2)
+    if phi is not None:
+        _mul(n2, phi, n2)
+    elif flag is False:
+        _mul(n2, _MINUS_ONE, n2)
     _mul(s, dl, price)
     theta = out.theta
     qp1: FloatArray | None = None
     if theta is not None and not cfg.black and not cfg.q_zero:
-        qp1 = ws.p[:m]
-        _mul(price, q, qp1)
+        qp1 = ws.p[:m]  # q P1 / 365
+        if cfg.q_per_day is not None:
+            _mul(price, cfg.q_per_day, qp1)
+        else:
+            _mul(price, q, qp1)
+            _mul(qp1, _PER_DAY, qp1)
     _sub(price, n2, price)
     # Values are >= 0; clamp rounding-level negatives (deep out-of-the-money cancellation).
     np.maximum(price, ws.zero[:m], price)
 
     if pdf is not None and out.gamma is not None and theta is not None and out.vega is not None:
-        a = pdf[:m]  # a <- S e^{-qt} pdf(d1)
-        _mul(a, s, a)
-        if eq is not None:
-            _mul(a, eq, a)
+        a = pdf  # a <- S e^{-qt} pdf(d1)
+        if sp is None:
+            _mul(a, s, a)
+            if eq is not None:
+                _mul(a, eq, a)
+        else:
+            _mul(a, sp, a)
         _mul(a, sqt, out.vega)
         _mul(out.vega, _VOL_POINT, out.vega)
         _mul(s, v, h)
         _mul(h, s, h)
         _div(a, h, out.gamma)
-        # annual theta = -a sigma / (2 sqrt t) - r P2 + q P1   (Black-76: q = r, P1 - P2 = V)
-        _mul(a, sig, theta)
-        _div(theta, sqt, theta)
-        _mul(theta, _MINUS_HALF, theta)
+        # theta = (-a sigma / (2 sqrt t) - r P2 + q P1) / 365   (Black-76: q = r, P1 - P2 = V)
+        _div(sig, sqt, theta)
+        _mul(theta, _MINUS_HALF_PER_DAY, theta)
+        _mul(theta, a, theta)
         if cfg.black:
-            _mul(price, r, h)
-            _add(theta, h, theta)
+            if cfg.neg_r_per_day is not None:
+                _mul(price, cfg.neg_r_per_day, h)
+                _sub(theta, h, theta)
+            else:
+                _mul(price, r, h)
+                _mul(h, _PER_DAY, h)
+                _add(theta, h, theta)
         else:
-            _mul(n2, r, h)
-            _sub(theta, h, theta)
+            if cfg.neg_r_per_day is not None:
+                _mul(n2, cfg.neg_r_per_day, h)
+            else:
+                _mul(n2, r, h)
+                _mul(h, _MINUS_PER_DAY, h)
+            _add(theta, h, theta)
             if qp1 is not None:
                 _add(theta, qp1, theta)
-        _mul(theta, _PER_DAY, theta)
 
     if not float(np.min(v)) > 0.0:
         _repair(cfg, s, k, t, r, q, sig, flag, v, out)

@@ -44,6 +44,10 @@ class Greeks:
     theta: FloatArray
     vega: FloatArray
 
+    # numpy operands defer to Greeks.__rmul__ (``array * greeks`` scales instead of building an
+    # object array).
+    __array_ufunc__ = None
+
     def __post_init__(self) -> None:
         shape: tuple[int, ...] | None = None
         for f in fields(self):

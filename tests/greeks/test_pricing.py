@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -293,3 +296,24 @@ def test_bsm_price_when_total_volatility_tiny_then_finite_and_nonnegative() -> N
 def test_bsm_price_when_deep_out_of_the_money_then_never_negative(b: Batch) -> None:
     price = bsm_price(b.und, b.strike, b.t, b.r, b.q, b.sigma, b.is_call)
     assert np.all(price >= 0.0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_bsm_price_when_large_input_in_forked_child_then_completes_with_same_values() -> None:
+    b = random_batch(PARALLEL_MIN + 1, seed=23)
+    parent = bsm_price(b.und, b.strike, b.t, b.r, b.q, b.sigma, b.is_call)  # pool started
+    pid = os.fork()
+    if pid == 0:  # child: the pool's thread does not exist here
+        child = bsm_price(b.und, b.strike, b.t, b.r, b.q, b.sigma, b.is_call)
+        os._exit(0 if np.array_equal(child, parent) else 1)
+    deadline = time.monotonic() + 30.0
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("child process hung")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0

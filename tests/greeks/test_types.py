@@ -44,6 +44,14 @@ def test_greeks_when_scaled_by_multiplier_and_quantity_then_each_field_scaled() 
     np.testing.assert_array_equal((3.0 * g).price, (g * 3.0).price)
 
 
+def test_greeks_when_numpy_array_times_greeks_then_scaled_greeks() -> None:
+    g = Greeks(*(np.array([1.0, 2.0]) for _ in NAMES))
+    scaled = np.array([10.0, -1.0]) * g
+    assert isinstance(scaled, Greeks)
+    np.testing.assert_array_equal(scaled.vega, [10.0, -2.0])
+    assert isinstance(np.float64(2.0) * g, Greeks)
+
+
 def test_greeks_when_subtracted_or_negated_then_inverse_of_addition() -> None:
     a = _greeks([1.0, 0.5, 0.01, -0.2, 0.3])
     d = (a - a) + (-a) + a
