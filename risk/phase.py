@@ -45,6 +45,12 @@ class PhaseManager:
         """The stored phase (phase 1 before the first valid evaluation)."""
         return self._phase if self._phase is not None else Phase.P1
 
+    def restore(self, phase: Phase, day: date | None) -> None:
+        """Continue from a persisted ``phase`` last evaluated on ``day`` (after a restart), so
+        the hysteresis is kept instead of re-deriving the phase from the NLV alone."""
+        self._phase = Phase(phase)
+        self._day = day
+
     def evaluate(self, nlv: float, day: date) -> Phase:
         """Apply ``nlv`` (USD) for trading ``day`` and return the phase.
 

@@ -10,6 +10,11 @@ confirmed by one ``CANCELLED`` event, refusals by one ``REJECTED`` event (delive
 ``process`` call). An order is refused at submission when a leg has no market or when, filled,
 it would raise the buying power used above the net liquidation value.
 
+With :class:`sim.faults.BrokerFaults` attached, orders may also be refused at random and the
+events pass through its channel (delayed, split per leg, duplicated, held during disconnects)
+before :meth:`SimBroker.process` returns them; holdings and cash are always the true ones.
+Every submission is recorded in :attr:`SimBroker.submits` (the broker-side audit trail).
+
 Sign conventions are those of :mod:`execution.types`: positive limits, direction in the sign of
 ``quantity``; cash in dollars; holdings in signed contracts.
 """
@@ -25,7 +30,8 @@ import numpy as np
 
 from config.enums import Right
 from config.instruments import Contract, instrument
-from execution.types import Account, ComboOrder, EventKind, FillEvent
+from execution.types import Account, ComboOrder, EventKind, FillEvent, OrderPurpose
+from sim.faults import BrokerFaults
 from sim.fees import TASTYTRADE, FeeSchedule
 from sim.margin import MarginModel, plan
 from sim.market import ContractSet, SimMarket
@@ -41,6 +47,18 @@ class _Working:
     order: ComboOrder
     limit: float
     submitted: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRecord:
+    """One order as the broker received it (``accepted`` False: refused at submission)."""
+
+    order_id: str
+    position_id: str
+    purpose: OrderPurpose
+    tag: str
+    time: datetime
+    accepted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +121,14 @@ class SimBroker:
         Starting cash in dollars.
     fees
         Commission schedule.
+    margin
+        Margin model (default: :class:`sim.margin.MarginModel` on the market's pricer).
+    faults
+        Injected refusals and event-channel faults (None: a faithful broker).
     """
 
     def __init__(self, market: SimMarket, cash: float, fees: FeeSchedule = TASTYTRADE,
-                 margin: MarginModel | None = None) -> None:
+                 margin: MarginModel | None = None, faults: BrokerFaults | None = None) -> None:
         if not (math.isfinite(cash) and cash > 0):
             raise ValueError(f"starting cash must be a positive number, got {cash!r}")
         self.market = market
@@ -124,6 +146,9 @@ class SimBroker:
         self._watch_set: ContractSet | None = None
         self.fees_paid = 0.0
         self.fills = 0
+        self.faults = faults
+        self.submits: list[SubmitRecord] = []
+        self.overlapping_submits = 0
         market.bind_account(self.account)
 
     # ------------------------------------------------------------------ helpers
@@ -196,11 +221,18 @@ class SimBroker:
         """Accept a combo limit order (it can fill from the next bar on); returns its id."""
         self._seq += 1
         oid = f"SIM-{self._seq}"
+        if any(w.order.position_id == order.position_id for w in self._working.values()):
+            self.overlapping_submits += 1
+        problem = ""
         for leg in order.legs:
             if self.market.quote(leg.contract) is None:
-                self._queue(oid, EventKind.REJECTED, f"no market for {leg.contract.symbol}")
-                return oid
-        problem = self._margin_problem(order)
+                problem = f"no market for {leg.contract.symbol}"
+                break
+        problem = problem or self._margin_problem(order)
+        if not problem and self.faults is not None and self.faults.reject():
+            problem = "injected fault: order rejected by the broker"
+        self.submits.append(SubmitRecord(oid, order.position_id, order.purpose, order.tag,
+                                         self.market.now(), not problem))
         if problem:
             self._queue(oid, EventKind.REJECTED, problem)
             return oid
@@ -253,7 +285,7 @@ class SimBroker:
     # ------------------------------------------------------------------ engine side
     def process(self, now: datetime) -> list[FillEvent]:
         """Queued confirmations, then fills of working orders whose limit reaches the natural
-        price at bar ``now`` (in submission order)."""
+        price at bar ``now`` (in submission order); through the fault channel when attached."""
         events, self._queued = self._queued, []
         for oid in list(self._working):
             w = self._working[oid]
@@ -262,7 +294,21 @@ class SimBroker:
                 del self._working[oid]
                 self._watch_set = None
                 events.extend(fill)
+        if self.faults is not None:
+            return self.faults.deliver(now, events, closing=self.market.after_close)
         return events
+
+    def in_flight(self) -> dict[Contract, int]:
+        """Signed contracts filled here whose fill events the system has not received yet."""
+        out: dict[Contract, int] = {}
+        if self.faults is None:
+            return out
+        seen: set[str] = set()
+        for e in self.faults.held:
+            if e.kind is EventKind.FILL and e.contract is not None and e.event_id not in seen:
+                seen.add(e.event_id)
+                out[e.contract] = out.get(e.contract, 0) + e.quantity
+        return {c: q for c, q in out.items() if q}
 
     def _try_fill(self, w: _Working, now: datetime) -> list[FillEvent]:
         legs = w.order.legs

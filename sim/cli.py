@@ -1,8 +1,11 @@
 """Command line of the offline engine: ``python -m sim``.
 
-Exit codes: 0 success; 2 invalid arguments (the message names the argument and the value);
-1 invalid user data (:class:`sim.userdata.DataError`, nothing written) or a failed run (no partial
-results: the output directory is replaced only after a complete run).
+Exit codes: 0 success; 2 invalid arguments, including configuration parameters given with
+``--param`` (the message names the argument, the parameter and the value); 1 invalid user data
+(:class:`sim.userdata.DataError`, nothing written) or a failed run (no partial results: the output
+directory is replaced only after a complete run); 3 the run completed in safe mode because the
+stored state in ``--state-dir`` was unusable (the results are complete and written; the message
+names the state file, the problem and where the bad copy was kept).
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from config import load_config
+from config.loader import SHELL_PARAMETERS
+from config.model import Config, ConfigError
 from sim.engine import (
     EARLIEST_START,
     LATEST_END,
+    MAX_RESTART_DAYS,
     MAX_STEP_MINUTES,
     RunResult,
     RunSpec,
@@ -26,14 +33,19 @@ from sim.engine import (
     run,
     sessions_for,
 )
+from sim.faults import Fault, fault_names, parse_faults
 from sim.report import build_outputs, text_summary
 from sim.scenarios import DEFAULT_SCENARIO, SCENARIOS
+from sim.store import FileStore
 from sim.userdata import DataError
+from system.trading_system import STATE_KEY
 
 DEFAULT_START = date(2022, 1, 3)
 DEFAULT_END = date(2023, 12, 29)
 DEFAULT_CASH = 100_000.0
 DEFAULT_OUT = Path("reports/latest")
+DEFAULT_FAULT_RATE = 0.02
+EXIT_SAFE_MODE = 3
 
 
 def _date(text: str) -> date:
@@ -81,6 +93,31 @@ def _csv_file(text: str) -> Path:
     return p
 
 
+def _faults(text: str) -> frozenset[Fault]:
+    try:
+        return parse_faults(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _rate(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid rate {text!r} (expected a number in [0, 1])") \
+            from None
+    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+        raise argparse.ArgumentTypeError(f"rate {text!r} must be a number in [0, 1]")
+    return v
+
+
+def _param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"invalid parameter {text!r} (expected NAME=VALUE)")
+    return name.strip(), value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sim",
@@ -105,7 +142,36 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"output directory, replaced on success (default {DEFAULT_OUT})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
+                   help="override a configuration parameter as a LEAN project parameter does "
+                        "(repeatable; names are the keys of config.defaults.DEFAULTS)")
+    p.add_argument("--state-dir", type=Path, default=None,
+                   help="directory of the system's stored state (default: state/ inside the "
+                        "output); stored state found there is loaded and reconciled")
+    p.add_argument("--faults", type=_faults, default=None, metavar="NAME[,NAME]",
+                   help=f"inject faults: {', '.join(fault_names())}")
+    p.add_argument("--fault-rate", type=_rate, default=None, metavar="P",
+                   help=f"probability per opportunity of each fault (default "
+                        f"{DEFAULT_FAULT_RATE})")
+    p.add_argument("--restart-every-days", type=_int_in(1, MAX_RESTART_DAYS), default=0,
+                   metavar="N", help="crash and restart the trading system every N trading days")
     return p
+
+
+def config_from_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> Config:
+    """The configuration with every ``--param`` overlaid (``p.error`` exits with code 2)."""
+    params: dict[str, str] = {}
+    for name, value in args.param:
+        if name in SHELL_PARAMETERS:
+            p.error(f"argument --param: {name!r} (value {value!r}) is set with --{name}")
+        if name in params:
+            p.error(f"argument --param: {name!r} given twice (values {params[name]!r} and "
+                    f"{value!r})")
+        params[name] = value
+    try:
+        return load_config(params)
+    except ConfigError as exc:
+        p.error(f"argument --param: {exc}")
 
 
 def spec_from_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> RunSpec:
@@ -121,15 +187,29 @@ def spec_from_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> RunS
     out: Path = args.out
     if out.exists() and not out.is_dir():
         p.error(f"argument --out: value {str(out)!r} exists and is not a directory")
+    state: Path | None = args.state_dir
+    if state is not None and state.exists() and not state.is_dir():
+        p.error(f"argument --state-dir: value {str(state)!r} exists and is not a directory")
+    if args.fault_rate is not None and args.faults is None:
+        p.error(f"argument --fault-rate: value {args.fault_rate} needs --faults")
+    rate = DEFAULT_FAULT_RATE if args.fault_rate is None else args.fault_rate
     return RunSpec(start=args.start, end=args.end, cash=args.cash, seed=args.seed,
                    step_minutes=args.step_minutes, scenario=args.scenario or DEFAULT_SCENARIO,
-                   underlying_csv=args.underlying_csv, vix_csv=args.vix_csv)
+                   underlying_csv=args.underlying_csv, vix_csv=args.vix_csv,
+                   faults=args.faults or frozenset(), fault_rate=rate,
+                   restart_every_days=args.restart_every_days)
+
+
+def safe_mode_lines(result: RunResult) -> list[str]:
+    """The system's safe-mode log lines (empty when the run was not in safe mode)."""
+    return [line for line in result.log if line.startswith("SAFE-MODE")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     spec = spec_from_args(p, args)
+    config = config_from_args(p, args)
     out: Path = args.out
     try:
         cal = calendar_for(spec)
@@ -140,18 +220,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except ValueError as exc:
         p.error(f"argument --start/--end: {exc}")
-    env = build_environment(spec, cal=cal, data=data)
+    state_dir: Path | None = args.state_dir
+    if state_dir is not None:
+        try:
+            FileStore(state_dir, durable=False)
+        except OSError as exc:
+            p.error(f"argument --state-dir: value {str(state_dir)!r} cannot be used: {exc}")
+    env = build_environment(spec, config=config, cal=cal, data=data)
 
     def produce(staging: Path) -> RunResult:
-        return run(spec, staging / "state", env=env, progress=not args.quiet)
+        return run(spec, state_dir or staging / "state", env=env, progress=not args.quiet)
 
     try:
-        _, summ = build_outputs(out, produce)
+        result, summ = build_outputs(out, produce)
     except KeyboardInterrupt:
         print("interrupted; no results written", file=sys.stderr)
         return 130
     print(text_summary(summ))
     print(f"\nresults in {out}/ (summary.json, trades.csv, equity.png, report.html)")
+    unsafe = safe_mode_lines(result)
+    if unsafe:
+        where = FileStore(state_dir or out / "state", durable=False).path(STATE_KEY)
+        print(f"error: the stored state {where} was unusable; the run traded in safe mode "
+              "(no new entries):", file=sys.stderr)
+        for line in unsafe:
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_SAFE_MODE
     return 0
 
 

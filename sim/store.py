@@ -1,12 +1,16 @@
 """``FileStore``: the offline engine's :class:`system.ports.Store`, one file per key.
 
 Writes are atomic: the text goes to a temporary file in the same directory, is flushed to disk
-and renamed over the target, so a reader sees the old or the new text, never a mix.
+and renamed over the target, so a reader sees the old or the new text, never a mix. A file that is
+not UTF-8 text cannot be handed over as text: :meth:`FileStore.load` copies its bytes aside (the
+next save would replace them) and raises ``ValueError`` naming the file and the copy, which the
+state loader reports as unusable state.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -59,8 +63,21 @@ class FileStore:
             raise
 
     def load(self, key: str) -> str | None:
+        path = self.path(key)
         try:
-            with self.path(key).open(encoding="utf-8", newline="") as fh:
+            with path.open(encoding="utf-8", newline="") as fh:
                 return fh.read()
         except FileNotFoundError:
             return None
+        except UnicodeDecodeError as exc:
+            kept = self._keep_unreadable(path)
+            raise ValueError(f"{path} is not UTF-8 text (byte {exc.start}); its bytes were "
+                             f"copied to {kept}") from None
+
+    def _keep_unreadable(self, path: Path) -> Path:
+        """Copy ``path`` to the first free ``<name>.unreadable-<n>``."""
+        n = 1
+        while (target := path.with_name(f"{path.name}.unreadable-{n}")).exists():
+            n += 1
+        shutil.copyfile(path, target)
+        return target

@@ -183,6 +183,7 @@ class TradingSystem:
         self._last_level = BreakerLevel.NORMAL
         self._flatten_pending = False
         self._started = False
+        self._resume: dict[str, Json] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def schedules(self) -> tuple[Schedule, ...]:
@@ -231,17 +232,18 @@ class TradingSystem:
             self._event("reconcile_unmanaged_holding")
         self._unmanaged_roots |= set(rec.unmanaged_roots)
         self._absorb(apply_reconciliation(rec, self.ledger, self.executor, now))
-        if self._day != now.date():  # day state before any event: phase, breakers, stress
-            self._resume_session(session if isinstance(session, dict) else {}, now)
+        if isinstance(session, dict):  # the phase now (events may come before the first bar)
+            self._resume = session
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                self._last_regime = Regime[cast(str, session["regime"])]
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                self.phases.restore(Phase(cast(int, session["phase"])),
+                                    date.fromisoformat(cast(str, session["day"])))
         self._persist()
 
     def _resume_session(self, stored: dict[str, Json], now: datetime) -> None:
-        """Start the day, continuing the stored phase and, for a restart during the same
-        session, its opening equity, opening VIX and morning stress result."""
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            self.phases.restore(Phase(cast(int, stored["phase"])),
-                                date.fromisoformat(cast(str, stored["day"])))
-        self._start_day(now)
+        """After a restart during the session ``stored`` was saved in: continue its opening
+        equity, opening VIX and morning stress result."""
         if stored.get("day") != now.date().isoformat():
             return
         with contextlib.suppress(KeyError, TypeError, ValueError):
@@ -259,7 +261,8 @@ class TradingSystem:
         """One bar: VIX, phase, breakers, order walking, exit checks, invariants."""
         if not self._started:
             self.start()
-        if self._day != now.date():
+        save = self._day != now.date()
+        if save:
             self._start_day(now)
         point = self.market.vix()
         if point is not None:
@@ -271,9 +274,17 @@ class TradingSystem:
             self._event(f"regime_{regime.name.lower()}")
             self._log(f"REGIME {regime.name} vix {self.vix.value(now)}")
             self._last_regime = regime
+            save = True
+        if save:  # the day's open (equity, VIX, stress) and the regime survive a restart
+            self._persist()
         account = self.market.account()
         self.breakers.update(account.nlv, now)
         self._track_breakers()
+        if (self.breakers.level is BreakerLevel.FLATTEN and not self.breakers.flatten_requested
+                and any(not self.executor.is_working(p.position_id) for p in self.positions())):
+            # Every position is closed: an exit that was not sent (no usable quote), was
+            # refused, or waited for its children is sent again by this bar's pass.
+            self.breakers.flatten_requested = True
         for outcome in self.executor.on_time(now, self._quote):
             self._book(outcome)
         due = (self._last_exit_check is None
@@ -299,6 +310,9 @@ class TradingSystem:
         self.breakers.start_day(now.date(), account.nlv)
         self._day_open_equity = account.nlv
         self._morning_stress = self._book_stress(now)
+        resume, self._resume = self._resume, None
+        if resume is not None:
+            self._resume_session(resume, now)
         self._week_key = now.isocalendar()[:2]
 
     # ------------------------------------------------------------------ rules / entries
@@ -399,9 +413,10 @@ class TradingSystem:
         elif o.status is not OutcomeStatus.FILLED:
             self._event(f"order_{o.status.value}")
         pending = self._pending.pop(o.position_id, None)
-        if pending is not None and not o.has_fills:
-            self._reject(pending.idea.key,
-                         Rejection("execution", f"entry_{o.status.value}", detail=o.reason))
+        key = pending.idea.key if pending is not None else (  # after a restart: the order's
+            o.key if o.purpose in (OrderPurpose.ENTRY, OrderPurpose.ROLL) else None)
+        if key is not None and not o.has_fills:
+            self._reject(key, Rejection("execution", f"entry_{o.status.value}", detail=o.reason))
         if not o.has_fills:
             return
         change = self.ledger.apply(o)
@@ -620,14 +635,18 @@ class TradingSystem:
             inv.naked_short_legs_opened += 1
             self._event("naked_short_opened")
         # Positions per correlation group, counted as the limiter counts them: one per trade
-        # (an IPMCC short call belongs to its LEAP's trade), legged remainders excluded.
-        counts: dict[str, int] = {}
+        # (an IPMCC short call belongs to its LEAP's trade, the rungs of a scale-in strategy on
+        # one root are one trade), legged remainders excluded.
+        trades: dict[str, set[str]] = {}
         for p in self.positions():
             if p.parent_id is not None or p.structure == "legged_remainder":
                 continue
             group = self.correlation.group_of(p.root)
             if group is not None:
-                counts[group.name] = counts.get(group.name, 0) + 1
+                scales_in = self.config.strategies.common(p.key).scales_in
+                trades.setdefault(group.name, set()).add(
+                    f"{p.key.value}:{p.root}" if scales_in else p.position_id)
+        counts = {name: len(ids) for name, ids in trades.items()}
         phase = self.phases.phase
         for group in self.config.correlation.groups:
             n = counts.get(group.name, 0)
@@ -673,6 +692,8 @@ class TradingSystem:
 
     def _session_state(self) -> JsonObj:
         """The day state a restart continues from (see :meth:`_resume_session`)."""
+        if self._resume is not None:
+            return self._resume
         stress = self._morning_stress
         return {
             "phase": int(self.phases.phase),
@@ -681,6 +702,7 @@ class TradingSystem:
             "stress_loss": None if stress is None else stress.worst_loss,
             "stress_scenario": "" if stress is None else stress.scenario,
             "vix_open": self.vix.day_open,
+            "regime": None if self._last_regime is None else self._last_regime.name,
         }
 
     def _persist(self) -> None:
