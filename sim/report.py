@@ -115,6 +115,9 @@ def summary(result: RunResult) -> dict[str, object]:
             "step_minutes": result.spec.step_minutes,
             "sessions": result.sessions,
             "fees_paid": round(result.fees_paid, 2),
+            "faults": sorted(f.value for f in result.spec.faults),
+            "fault_rate": result.spec.fault_rate if result.spec.faults else 0.0,
+            "restart_every_days": result.spec.restart_every_days,
             "shock_days": [d.isoformat() for d in result.shock_days],
         },
     }
