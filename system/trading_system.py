@@ -48,7 +48,7 @@ from strategies.marks import legs_iv, mark_positions
 from strategies.meta import entry_meta
 from strategies.quotes import year_fraction
 from strategies.registry import build_strategies
-from strategies.types import FloatArray, PositionMark, Skip, TradeIdea
+from strategies.types import FloatArray, PositionMark, Skip, StrategyContext, TradeIdea
 from system.ports import Broker, Market, Store
 from system.results import DailyRecord, StrategyStats, SystemResults
 
@@ -327,7 +327,7 @@ class TradingSystem:
         if strategy is None:
             self._log(f"SCHEDULE unknown rule {rule!r}")
             return
-        ctx = _Context(self, strategy.key, now)
+        ctx = self.context(strategy.key, now)
         try:
             outcomes = strategy.on_rule_all(rule, ctx)
         except Exception as exc:  # a strategy defect must not stop the trading loop
@@ -459,7 +459,7 @@ class TradingSystem:
         for position in candidates:
             strategy = self.strategies[position.key]
             mark = marks[position.position_id]
-            ctx = _Context(self, position.key, now)
+            ctx = self.context(position.key, now)
             decision = self.exits.evaluate(position, mark, now, self.vix.value(now),
                                            self.market.account().nlv, flatten, strategy, ctx)
             if decision is None:
@@ -532,6 +532,10 @@ class TradingSystem:
         return self.results
 
     # ------------------------------------------------------------------ helpers
+    def context(self, key: StrategyKey, now: datetime) -> StrategyContext:
+        """The context a strategy of ``key`` reads when one of its rules fires at ``now``."""
+        return _Context(self, key, now)
+
     def positions(self, key: StrategyKey | None = None) -> tuple[Position, ...]:
         book = self.ledger.positions()
         if key is None:
