@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from config.enums import Right
 from config.instruments import Contract
+from risk.margin import REG_T_MINIMUM_FRACTION, REG_T_UNDERLYING_FRACTION
 from sim.pricing import ContractBatch, MarketState, Pricer, Valuation
 
 FloatArray = npt.NDArray[np.float64]
@@ -41,8 +42,11 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True, slots=True)
 class RegTRule:
-    naked_pct: float = 0.20
-    min_pct: float = 0.10
+    """Reg-T naked-option percentages; the defaults are the ones the system's own pre-trade
+    estimate uses (:mod:`risk.margin`), so broker and estimate agree on a naked short."""
+
+    naked_pct: float = REG_T_UNDERLYING_FRACTION
+    min_pct: float = REG_T_MINIMUM_FRACTION
 
 
 @dataclass(frozen=True, slots=True)
