@@ -35,7 +35,7 @@ from strategies.types import TradeIdea
 REMAINDER_STRUCTURE = "legged_remainder"
 REMAINDER_OF = "remainder_of"
 TRADING_DAYS = 252
-_EXPECT_KEEP = 256
+_EXPECT_KEEP = 32
 
 Basis = list[tuple[Contract, int]]
 
@@ -886,8 +886,20 @@ class Ledger:
                 slippage=math.fsum(r.slippage for r in records))
         return out
 
-    def to_obj(self) -> JsonObj:
-        """JSON-ready state (see :mod:`execution.persistence`)."""
+    def history_lengths(self) -> dict[str, int]:
+        """Lengths of the append-only histories that :meth:`to_obj` can skip a prefix of."""
+        return {"trade_log": len(self.trade_log), "closed_trades": len(self.closed_trades)}
+
+    def history_obj(self, name: str, start: int, stop: int) -> list[Json]:
+        """Items ``start:stop`` of the history ``name`` (``trade_log`` or ``closed_trades``)."""
+        items = self.trade_log if name == "trade_log" else self.closed_trades
+        return [x.to_obj() for x in items[start:stop]]
+
+    def to_obj(self, skip: Mapping[str, int] | None = None) -> JsonObj:
+        """JSON-ready state (see :mod:`execution.persistence`). ``skip`` leaves out the first
+        ``skip[name]`` items of the append-only histories (saved elsewhere, in chunks)."""
+        sk = skip or {}
+        t0, c0 = sk.get("trade_log", 0), sk.get("closed_trades", 0)
         return {
             "positions": [_position_obj(p) for p in self._positions.values()],
             "books": {pid: b.to_obj() for pid, b in self._books.items()},
@@ -898,8 +910,8 @@ class Ledger:
             "entries": {k.value: n for k, n in self._entries.items()},
             "equity": [[d.isoformat(), v] for d, v in sorted(self._equity.items())],
             "seq": self._seq,
-            "trade_log": [r.to_obj() for r in self.trade_log],
-            "closed_trades": [t.to_obj() for t in self.closed_trades],
+            "trade_log": [r.to_obj() for r in self.trade_log[t0:]],
+            "closed_trades": [t.to_obj() for t in self.closed_trades[c0:]],
         }
 
     @staticmethod

@@ -10,7 +10,7 @@ is held as unmanaged, so no position is forgotten).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -22,6 +22,7 @@ from execution.executor import ComboExecutor, WorkingOrderSnapshot
 from execution.ledger import Ledger
 
 FORMAT = 1
+HISTORY_CHUNK = 200
 _MAX_QUARANTINE = 1000
 
 
@@ -82,15 +83,22 @@ class StateLoad:
 
 def dump_state(ledger: Ledger, executor: ComboExecutor | Iterable[WorkingOrderSnapshot],
                counters: Mapping[str, int] | None = None,
-               extras: Mapping[str, Json] | None = None) -> str:
-    """Serialise the state as ``{"format": FORMAT, ...}`` JSON text (strict JSON)."""
+               extras: Mapping[str, Json] | None = None,
+               chunks: Mapping[str, int] | None = None) -> str:
+    """Serialise the state as ``{"format": FORMAT, ...}`` JSON text (strict JSON).
+
+    ``chunks[name]`` full chunks of the history ``name`` are stored elsewhere (see
+    :class:`StateWriter`); the document then holds only the items after them.
+    """
     if isinstance(executor, ComboExecutor):
         working, seen = executor.working_orders(), executor.recent_event_ids()
     else:
         working, seen = tuple(executor), ()
+    done = {name: n * HISTORY_CHUNK for name, n in (chunks or {}).items()}
     doc: JsonObj = {
         "format": FORMAT,
-        "ledger": ledger.to_obj(),
+        "history_chunks": {k: int(v) for k, v in sorted((chunks or {}).items())},
+        "ledger": ledger.to_obj(done),
         "working": [w.to_obj() for w in working],
         "seen_events": list(seen),
         "counters": {k: int(v) for k, v in (counters or {}).items()},
@@ -112,17 +120,72 @@ def save_state(store: TextStore, key: str, ledger: Ledger,
     return None
 
 
-def decode_state(text: str, cfg: Config) -> StoredState:
+class StateWriter:
+    """Saves the state under ``key`` after every change in time proportional to the open state.
+
+    The append-only histories (trade log, closed trades) are cut into chunks of
+    ``HISTORY_CHUNK`` items, each written once under ``<key>.<name>.<n>`` before the main
+    document that counts them; the main document holds the open book, working orders, counters
+    and the history items after the last full chunk. A crash between a chunk and the main
+    document leaves a chunk the next save writes again with the same content.
+    """
+
+    def __init__(self, store: TextStore, key: str) -> None:
+        self._store = store
+        self._key = key
+        self._chunks: dict[str, int] = {}
+
+    def save(self, ledger: Ledger, executor: ComboExecutor,
+             counters: Mapping[str, int] | None = None,
+             extras: Mapping[str, Json] | None = None) -> None:
+        """Write new full history chunks, then the main document."""
+        for name, length in ledger.history_lengths().items():
+            n = self._chunks.get(name, 0)
+            while (n + 1) * HISTORY_CHUNK <= length:
+                part = ledger.history_obj(name, n * HISTORY_CHUNK, (n + 1) * HISTORY_CHUNK)
+                self._store.save(chunk_key(self._key, name, n),
+                                 json.dumps(part, allow_nan=False, separators=(",", ":")))
+                n += 1
+            self._chunks[name] = n
+        self._store.save(self._key, dump_state(ledger, executor, counters, extras,
+                                               self._chunks))
+
+
+def chunk_key(key: str, name: str, n: int) -> str:
+    """Store key of chunk ``n`` of the history ``name`` saved with the state ``key``."""
+    return f"{key}.{name}.{n}"
+
+
+def decode_state(text: str, cfg: Config,
+                 chunk_text: Callable[[str, int], str | None] | None = None) -> StoredState:
     """Decode :func:`dump_state` text of the current format.
 
-    Raises ``json.JSONDecodeError`` for bad JSON and :class:`execution.codec.StateFormatError`
-    for content of the wrong shape.
+    ``chunk_text(name, n)`` returns the text of history chunk ``n`` of ``name`` (required when
+    the document counts chunks). Raises ``json.JSONDecodeError`` for bad JSON and
+    :class:`execution.codec.StateFormatError` for content of the wrong shape or a missing chunk.
     """
     doc = codec.obj(json.loads(text), "state")
     fmt = codec.get_int(doc, "format")
     if fmt != FORMAT:
         raise codec.StateFormatError(f"format {fmt}, expected {FORMAT}")
-    ledger = Ledger.from_obj(codec.field(doc, "ledger"), cfg)
+    ledger_obj: dict[str, Json] = dict(codec.obj(codec.field(doc, "ledger"), "ledger"))
+    counts = codec.obj(doc.get("history_chunks", {}), "history_chunks")
+    if counts:
+        for name, count in counts.items():
+            if name not in ("trade_log", "closed_trades"):
+                raise codec.StateFormatError(f"history_chunks: unknown history {name!r}")
+            head: list[Json] = []
+            for n in range(codec.as_int(count, f"history_chunks.{name}")):
+                raw = chunk_text(name, n) if chunk_text is not None else None
+                if raw is None:
+                    raise codec.StateFormatError(f"history chunk {name}.{n} is missing")
+                items = codec.seq(json.loads(raw), f"{name}.{n}")
+                if len(items) != HISTORY_CHUNK:
+                    raise codec.StateFormatError(f"history chunk {name}.{n} has {len(items)} "
+                                                 f"items, expected {HISTORY_CHUNK}")
+                head.extend(items)
+            ledger_obj[name] = head + list(codec.seq(codec.field(ledger_obj, name), name))
+    ledger = Ledger.from_obj(ledger_obj, cfg)
     working = tuple(WorkingOrderSnapshot.from_obj(w)
                     for w in codec.seq(codec.field(doc, "working"), "working"))
     counters = {k: codec.as_int(v, f"counters.{k}")
@@ -146,7 +209,8 @@ def load_state(store: TextStore, key: str, cfg: Config) -> StateLoad:
     status, detail = _classify(text)
     if status is LoadStatus.OK:
         try:
-            state = decode_state(text, cfg)
+            state = decode_state(text, cfg,
+                                 lambda name, n: store.load(chunk_key(key, name, n)))
         except (codec.StateFormatError, ValueError, TypeError, KeyError) as exc:
             status, detail = LoadStatus.CORRUPT, f"invalid content: {exc}"
         else:

@@ -21,7 +21,7 @@ from config.model import Config, Schedule
 from execution.codec import Json, JsonObj
 from execution.executor import ComboExecutor, OrderOutcome, OutcomeStatus, WorkingOrderSnapshot
 from execution.ledger import BookChange, Ledger
-from execution.persistence import dump_state, load_state
+from execution.persistence import StateWriter, load_state
 from execution.reconcile import apply_reconciliation, reconcile
 from execution.types import (
     ComboLeg,
@@ -169,6 +169,7 @@ class TradingSystem:
         self.executor = ComboExecutor(config, broker)
         self.ledger = Ledger(config)
         self.results = SystemResults()
+        self._writer = StateWriter(store, STATE_KEY)
         self._pending: dict[str, _Pending] = {}
         self._next_id = 1
         self._day: date | None = None
@@ -710,10 +711,9 @@ class TradingSystem:
         }
 
     def _persist(self) -> None:
-        text = dump_state(self.ledger, self.executor, {"next_id": self._next_id},
+        self._writer.save(self.ledger, self.executor, {"next_id": self._next_id},
                           {"breakers": cast(JsonObj, self.breakers.snapshot().as_dict()),
                            "session": self._session_state()})
-        self.store.save(STATE_KEY, text)
 
 
 def _naked_shorts(position: Position, book: Sequence[Position]) -> bool:

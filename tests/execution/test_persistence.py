@@ -10,7 +10,16 @@ import pytest
 
 from execution.executor import ComboExecutor
 from execution.ledger import Ledger
-from execution.persistence import FORMAT, LoadStatus, dump_state, load_state, save_state
+from execution.persistence import (
+    FORMAT,
+    HISTORY_CHUNK,
+    LoadStatus,
+    StateWriter,
+    chunk_key,
+    dump_state,
+    load_state,
+    save_state,
+)
 from execution.types import ExitReason
 from tests.execution.builders import (
     CFG,
@@ -198,3 +207,45 @@ def test_restored_state_when_reloaded_books_further_fills_like_the_original() ->
 
     assert router.orders == {}
     assert loaded.state.ledger.holdings() == {LONG_PUT: 3, SHORT_PUT: -3}
+
+
+def long_history(ledger: Ledger, n: int) -> None:
+    """Append ``n`` copies of the ledger's first trade record and closed trade (history only)."""
+    record, trade = ledger.trade_log[0], ledger.closed_trades[0]
+    ledger.trade_log.extend([record] * n)
+    ledger.closed_trades.extend([trade] * n)
+
+
+def test_state_writer_when_history_long_then_chunks_written_once_and_main_doc_small() -> None:
+    ledger, ex = busy_state()
+    store = MemoryStore()
+    writer = StateWriter(store, KEY)
+    long_history(ledger, 2 * HISTORY_CHUNK + 7)
+
+    writer.save(ledger, ex, {"next_id": 4})
+    first_chunk = store.data[chunk_key(KEY, "closed_trades", 0)]
+    writer.save(ledger, ex, {"next_id": 5})
+
+    assert store.data[chunk_key(KEY, "closed_trades", 0)] == first_chunk
+    assert chunk_key(KEY, "closed_trades", 2) not in store.data
+    doc = json.loads(store.data[KEY])
+    assert doc["history_chunks"] == {"closed_trades": 2, "trade_log": 2}
+    assert len(doc["ledger"]["closed_trades"]) == len(ledger.closed_trades) - 2 * HISTORY_CHUNK
+    loaded = load_state(store, KEY, CFG)
+    assert loaded.state is not None
+    assert [t.to_obj() for t in loaded.state.ledger.closed_trades] == \
+        [t.to_obj() for t in ledger.closed_trades]
+    assert loaded.state.ledger.trade_log == ledger.trade_log
+
+
+def test_load_state_when_history_chunk_missing_then_safe_mode_not_crash() -> None:
+    ledger, ex = busy_state()
+    store = MemoryStore()
+    long_history(ledger, HISTORY_CHUNK)
+    StateWriter(store, KEY).save(ledger, ex)
+    del store.data[chunk_key(KEY, "trade_log", 0)]
+
+    loaded = load_state(store, KEY, CFG)
+
+    assert loaded.safe_mode and loaded.state is None
+    assert "missing" in loaded.message
