@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 OUT     ?= reports/latest
 
-.PHONY: venv test lint typecheck unit backtest bench clean
+.PHONY: venv test lint typecheck unit backtest bench bench-deps clean
 
 venv: $(STAMP)
 
@@ -33,7 +33,19 @@ backtest: $(STAMP)
 	$(BIN)/python -m sim --scenario normal --start 2022-01-03 --end 2023-12-29 \
 		--cash 100000 --seed 1 --out $(OUT)
 
-bench: $(STAMP)
+# Bench-only references (QuantLib, py_vollib_vectorized) go into .venv through the `bench` extra;
+# py_vollib_vectorized 0.1.1 runs only with py_lets_be_rational 1.0.1, which must come last.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+bench-deps: $(BENCH_STAMP)
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+		py_lets_be_rational==1.0.1
+	@touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -1,51 +1,138 @@
-"""Offline backtest speed: the ``normal`` scenario for 1, 5 and 10 years at 5-minute steps.
+"""Offline backtest speed: scenario ``normal``, seed 1, 100,000 USD, from 2012-01-03.
 
-Each run happens in a fresh Python process (so peak memory is that run's own, from
-``resource.getrusage``) with the real ``TradingSystem``; reports seconds, steps per second and
-peak resident memory. Also reports the time spent outside the trading system (engine overhead).
+Runs 1, 5 and 10 years at 5-minute bars, and 1 year at 15- and 30-minute bars. Each run happens
+in a fresh Python process with the real ``TradingSystem`` through :func:`sim.engine.run`, and
+reports wall time (inside ``run``, after imports), steps per second, the time spent outside the
+trading system (market model, chain synthesis, broker, calendar) and the process's peak resident
+memory (``VmHWM`` from ``/proc/self/status``; ``getrusage``'s ``ru_maxrss`` would carry the
+parent's peak over ``fork``/``exec`` and report the benchmark process's own arrays). The growth
+rows say how the cost scales: wall-time ratios against the 1-year 5-minute run (linear in years
+gives 5 and 10; linear in steps would give 1/3 and 1/6 for 15- and 30-minute bars). The last
+row is the CPU other processes used while the runs went on (cores; the machine is shared).
+
+``python -m bench.backtest profile START END [STEP]`` profiles one run of :func:`sim.engine.run`
+(scenario ``normal``, seed 1) with pyinstrument and prints the call tree.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
+import tempfile
+import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-YEARS = (1, 5, 10)
 START_YEAR = 2012
+RUNS = ((1, 5), (5, 5), (10, 5), (1, 15), (1, 30))
+
+Row = tuple[str, float, str]
 
 _CHILD = """
 import json, resource, sys, tempfile
 from datetime import date
 from pathlib import Path
 from sim.engine import RunSpec, run
-years = int(sys.argv[1])
-spec = RunSpec(date({start}, 1, 3), date({start} + years - 1, 12, 31), step_minutes=5)
+years, step = int(sys.argv[1]), int(sys.argv[2])
+spec = RunSpec(date({start}, 1, 3), date({start} + years - 1, 12, 31), step_minutes=step,
+               scenario="normal", seed=1)
 with tempfile.TemporaryDirectory() as tmp:
     res = run(spec, Path(tmp) / "state", progress=False)
+try:
+    with open("/proc/self/status") as fh:
+        kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"seconds": res.runtime_seconds, "steps": res.steps,
-                  "system": res.system_seconds,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}}))
+                  "system": res.system_seconds, "sessions": res.sessions,
+                  "rss_mb": kb / 1024.0}}))
 """
 
 
-def _one(years: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", _CHILD.format(start=START_YEAR), str(years)],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+def one(years: int, step: int) -> dict[str, float]:
+    """One run in a child process: seconds, steps, system seconds, sessions, peak RSS (MB)."""
+    out = subprocess.run([sys.executable, "-c", _CHILD.format(start=START_YEAR), str(years),
+                          str(step)], cwd=ROOT, capture_output=True, text=True, check=True)
     parsed: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return parsed
 
 
-def run() -> list[tuple[str, float, str]]:
-    rows: list[tuple[str, float, str]] = []
-    for years in YEARS:
-        r = _one(years)
-        label = f"normal {years}y 5-min"
+def _busy_seconds() -> float | None:
+    """CPU seconds used by all processes so far (Linux ``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run() -> list[Row]:
+    rows: list[Row] = []
+    results: dict[tuple[int, int], dict[str, float]] = {}
+    busy0, own0, wall0 = _busy_seconds(), _children_cpu(), time.perf_counter()
+    for years, step in RUNS:
+        r = one(years, step)
+        results[(years, step)] = r
+        label = f"normal {years}y {step}-min"
         rows.append((f"{label}: wall time", r["seconds"], "s"))
-        rows.append((f"{label}: engine overhead (outside TradingSystem)",
-                     r["seconds"] - r["system"], "s"))
         rows.append((f"{label}: steps per second", r["steps"] / r["seconds"], "steps/s"))
+        rows.append((f"{label}: outside TradingSystem", r["seconds"] - r["system"], "s"))
         rows.append((f"{label}: peak memory", r["rss_mb"], "MB"))
+    base = results[(1, 5)]["seconds"]
+    for years, step in RUNS:
+        if (years, step) == (1, 5):
+            continue
+        rows.append((f"growth: {years}y {step}-min / 1y 5-min wall time",
+                     results[(years, step)]["seconds"] / base, "x"))
+    busy1 = _busy_seconds()
+    if busy0 is not None and busy1 is not None:
+        others = (busy1 - busy0) - (_children_cpu() - own0)
+        rows.append(("CPU used by other processes during these runs",
+                     max(others, 0.0) / (time.perf_counter() - wall0), "cores"))
     return rows
+
+
+def profile(start: date, end: date, step: int = 5) -> str:
+    """pyinstrument call tree of one :func:`sim.engine.run` (scenario ``normal``, seed 1)."""
+    from pyinstrument import Profiler
+
+    from sim.engine import RunSpec
+    from sim.engine import run as run_backtest
+
+    spec = RunSpec(start, end, step_minutes=step, scenario="normal", seed=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        profiler = Profiler()
+        profiler.start()
+        result = run_backtest(spec, Path(tmp) / "state", progress=False)
+        profiler.stop()
+    head = (f"{start}..{end} {step}-min: {result.runtime_seconds:.2f} s, {result.steps} steps, "
+            f"{result.system_seconds:.2f} s in TradingSystem\n")
+    text: str = profiler.output_text(unicode=False, color=False)
+    return head + text
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "profile":
+        if len(argv) not in (3, 4):
+            print("usage: python -m bench.backtest profile START END [STEP]", file=sys.stderr)
+            return 2
+        step = int(argv[3]) if len(argv) == 4 else 5
+        print(profile(date.fromisoformat(argv[1]), date.fromisoformat(argv[2]), step))
+        return 0
+    for label, value, unit in run():
+        print(f"{label:<58} {value:>12,.2f}  {unit}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
