@@ -85,8 +85,9 @@ DEFAULTS: Final[dict[str, Value]] = {
     "breaker.flatten.drawdown": 0.20,
     "breaker.flatten.rearm": 0.15,
     "breaker.flatten.lockout_days": 10,
-    # 1: when the lock-out ends and the drawdown is still >= the flatten re-arm level, the peak is
-    # re-based to current equity (a flat book cannot recover on its own); 0: stay locked out.
+    # 1: when the flatten lock-out ends, or a halted account's book has been flat for that many
+    # trading days, and the drawdown is still above the re-arm level, the peak is re-based to
+    # current equity (a flat book cannot recover on its own); 0: stay locked out.
     "breaker.flatten.rebase_after_lockout": 1,
     "breaker.day_loss": 0.05,
     "breaker.fast_loss": 0.03,

@@ -66,6 +66,7 @@ class BreakerSnapshot:
     flatten_requested: bool
     fast_loss_alert: bool
     events: tuple[tuple[str, int], ...]
+    flat_blocked_days: int = 0
 
     def __post_init__(self) -> None:
         BreakerLevel(self.level)
@@ -89,6 +90,7 @@ class BreakerSnapshot:
             "flatten_requested": self.flatten_requested,
             "fast_loss_alert": self.fast_loss_alert,
             "events": [[k, v] for k, v in self.events],
+            "flat_blocked_days": self.flat_blocked_days,
         }
 
     @staticmethod
@@ -116,6 +118,7 @@ class BreakerSnapshot:
             flatten_requested=bool(d["flatten_requested"]),
             fast_loss_alert=bool(d["fast_loss_alert"]),
             events=tuple((str(k), int(v)) for k, v in d["events"]),
+            flat_blocked_days=int(d.get("flat_blocked_days", 0)),
         )
 
 
@@ -144,6 +147,7 @@ class CircuitBreakers:
             BreakerLevel.FLATTEN: b.flatten_rearm,
         }
         self._window = timedelta(minutes=b.fast_loss_minutes)
+        self._flat_blocked_days = 0
         self._level = BreakerLevel.NORMAL
         self._peak: float | None = None
         self._equity: float | None = None
@@ -212,6 +216,7 @@ class CircuitBreakers:
             blocked_reason=self._blocked_reason, fired_today=tuple(sorted(self._fired_today)),
             flatten_requested=self.flatten_requested, fast_loss_alert=self.fast_loss_alert,
             events=tuple(sorted(self._events.items())),
+            flat_blocked_days=self._flat_blocked_days,
         )
 
     def restore(self, snap: BreakerSnapshot) -> None:
@@ -230,6 +235,7 @@ class CircuitBreakers:
         self.flatten_requested = snap.flatten_requested
         self.fast_loss_alert = snap.fast_loss_alert
         self._events = Counter(dict(snap.events))
+        self._flat_blocked_days = snap.flat_blocked_days
 
     def acknowledge_flatten(self) -> None:
         """The system has issued the closing orders for every position."""
@@ -238,16 +244,20 @@ class CircuitBreakers:
     def acknowledge_alert(self) -> None:
         self.fast_loss_alert = False
 
-    def start_day(self, day: date, equity: float) -> None:
+    def start_day(self, day: date, equity: float, book_flat: bool = False) -> None:
         """Begin trading ``day`` with opening ``equity`` (USD).
 
         Counts a trading day (for the lock-out) when ``day`` is later than the previous one,
         clears the day stops and re-evaluates the level. A repeated call for the same day keeps
         the day's open. An invalid equity is counted and the first valid update of the day
-        becomes the day's open instead.
+        becomes the day's open instead. ``book_flat`` says no position is open: a halted account
+        whose book has stayed flat for the lock-out period is re-based (see
+        :meth:`_rebase_after_lockout`).
         """
         new_day = self._day is None or day > self._day
         if new_day:
+            stuck = book_flat and self._level >= BreakerLevel.HALTED
+            self._flat_blocked_days = self._flat_blocked_days + 1 if stuck else 0
             self._day_index += 1
             self._day = day
             self._day_open = None
@@ -263,20 +273,29 @@ class CircuitBreakers:
         self._apply_level()
 
     def _rebase_after_lockout(self) -> None:
-        """After the flatten lock-out, re-base the peak to current equity when configured.
+        """Re-base the peak to current equity when the account is stuck, if configured.
 
-        With the book flat after a flatten, equity cannot recover by itself, so the literal
-        re-arm rule (drawdown below the flatten re-arm level) would lock the account out for
-        good. Re-basing restarts the drawdown measure from the equity the account has now.
+        With the book flat, equity cannot recover by itself, so the literal re-arm rules (drawdown
+        below the re-arm level) would lock the account out for good: after the flatten lock-out,
+        and for a halted account whose book has been flat for as many trading days as the
+        lock-out, the drawdown measure restarts from the equity the account has now.
         """
-        if (self._level is not BreakerLevel.FLATTEN or self._flatten_day_index is None
-                or not self._b.flatten_rebase_after_lockout or self._equity is None):
+        if not self._b.flatten_rebase_after_lockout or self._equity is None:
             return
-        if self._day_index <= self._flatten_day_index + self._b.flatten_lockout_days:
+        level = self._level
+        if level is BreakerLevel.FLATTEN:
+            if (self._flatten_day_index is None or self._day_index
+                    <= self._flatten_day_index + self._b.flatten_lockout_days):
+                return
+        elif level is BreakerLevel.HALTED:
+            if self._flat_blocked_days <= self._b.flatten_lockout_days:
+                return
+        else:
             return
         dd = self.drawdown
-        if dd is not None and dd >= self._rearm[BreakerLevel.FLATTEN] - _TOL:
+        if dd is not None and dd >= self._rearm[level] - _TOL:
             self._peak = self._equity
+            self._flat_blocked_days = 0
             self._events["breaker_rebased"] += 1
 
     def update(self, equity: float, now: datetime) -> None:

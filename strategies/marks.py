@@ -83,20 +83,20 @@ def mark_positions(positions: Sequence[Position], quotes: Mapping[Contract, Quot
                              cfg.risk_free_rate, is_call[idx])
             delta[idx] = g.delta
     out: dict[str, PositionMark] = {}
+    bid_l, ask_l, mid_l = bid.tolist(), ask.tolist(), mid.tolist()
+    delta_l, und_l, bad_l = delta.tolist(), und.tolist(), bad.tolist()
     start = 0
     for p, want in zip(positions, wants, strict=True):
         k = len(p.legs)
-        sl = slice(start, start + k)
+        rows = range(start, start + k)
         start += k
-        ok = k > 0 and not bool(bad[sl].any()) and (
-            not want or bool(np.isfinite(delta[sl]).all()))
-        leg_marks = tuple(
-            LegMark(leg.contract, leg.ratio, float(bid[sl][i]), float(ask[sl][i]),
-                    float(delta[sl][i]))
-            for i, leg in enumerate(p.legs))
-        net = float(sum(leg.ratio * float(mid[sl][i]) for i, leg in enumerate(p.legs))) \
+        ok = k > 0 and not any(bad_l[i] for i in rows) and (
+            not want or all(math.isfinite(delta_l[i]) for i in rows))
+        leg_marks = tuple(LegMark(leg.contract, leg.ratio, bid_l[i], ask_l[i], delta_l[i])
+                          for i, leg in zip(rows, p.legs, strict=True))
+        net = math.fsum(leg.ratio * mid_l[i] for i, leg in zip(rows, p.legs, strict=True)) \
             if k else math.nan
-        und_price = float(und[sl][0]) if k else math.nan
+        und_price = und_l[rows[0]] if k else math.nan
         out[p.position_id] = PositionMark(p.position_id, leg_marks, net, und_price, ok, now)
     return out
 

@@ -308,7 +308,7 @@ class TradingSystem:
         if previous is not None and phase is not previous:
             self._event("phase_change")
             self._log(f"PHASE {previous.name} -> {phase.name} nlv {account.nlv:.0f}")
-        self.breakers.start_day(now.date(), account.nlv)
+        self.breakers.start_day(now.date(), account.nlv, book_flat=not self.positions())
         self._day_open_equity = account.nlv
         self._morning_stress = self._book_stress(now)
         resume, self._resume = self._resume, None

@@ -298,3 +298,29 @@ def test_snapshot_from_dict_when_malformed_then_value_error(field: str, value: o
 
     with pytest.raises(ValueError):
         BreakerSnapshot.from_dict(d)
+
+
+def test_halted_when_book_flat_for_lockout_then_peak_rebased_and_entries_resume() -> None:
+    b = stepped(0.16)
+    lockout = cfg().breakers.flatten_lockout_days
+    assert b.level is L.HALTED
+
+    for n in range(1, lockout + 3):
+        d = trading_day(1 + n)
+        b.start_day(d, PEAK * 0.86, book_flat=True)
+        b.update(PEAK * 0.86, at(d))
+
+    assert b.level is L.NORMAL
+    assert b.events["breaker_rebased"] == 1
+
+
+def test_halted_when_positions_still_open_then_no_rebase() -> None:
+    b = stepped(0.16)
+
+    for n in range(1, 3 * cfg().breakers.flatten_lockout_days):
+        d = trading_day(1 + n)
+        b.start_day(d, PEAK * 0.86, book_flat=False)
+        b.update(PEAK * 0.86, at(d))
+
+    assert b.level is L.HALTED
+    assert b.events["breaker_rebased"] == 0
