@@ -38,7 +38,7 @@ from config.model import (
     StressConfig,
     VixConfig,
 )
-from config.universe import COMBINED_GROUPS, GROUP_MEMBERS
+from config.universe import COMBINED_GROUPS, GROUP_MEMBERS, ZERO_DTE
 
 # Parameters LEAN passes that belong to the algorithm shell, not to the trading core.
 SHELL_PARAMETERS = frozenset({"start", "end", "cash"})
@@ -316,7 +316,7 @@ class _Builder:
         return VixConfig(tuple(bands), self.pos("vix.no_0dte_at_or_above"),
                          self.frac("vix.spike_fraction"),
                          self.num("vix.spike_size_multiplier", 0.0, 1.0, lo_open=True),
-                         self.integer("vix.stale_minutes", 1, 1440))
+                         self.integer("vix.stale_minutes", 1, 1440), frozenset(ZERO_DTE))
 
     def correlation(self) -> CorrelationConfig:
         groups = tuple(

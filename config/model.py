@@ -43,12 +43,27 @@ class VixConfig:
     spike_fraction: float
     spike_size_multiplier: float
     stale_minutes: int
+    zero_dte: frozenset[StrategyKey] = frozenset()
 
     def band(self, regime: Regime) -> RegimeBand:
         for b in self.bands:
             if b.regime is regime:
                 return b
         raise KeyError(regime)
+
+    def entry_block(self, key: StrategyKey, regime: Regime,
+                    vix: float | None) -> tuple[str, str] | None:
+        """Why ``key`` may not open a position in ``regime`` at ``vix``, as (reason code,
+        detail), or None. The one statement of SPEC §3's entry table: UNKNOWN (missing or stale
+        VIX) blocks everything, each regime allows its listed strategies, and the 0DTE
+        strategies stop at ``no_0dte_at_or_above``."""
+        if regime is Regime.UNKNOWN or vix is None:
+            return "vix_unknown", "VIX missing, invalid or stale: no new entries"
+        if key not in self.band(regime).allowed:
+            return "regime_forbids", f"{key.value} not allowed in {regime.name}"
+        if key in self.zero_dte and vix >= self.no_0dte_at_or_above:
+            return "vix_too_high", f"VIX {vix:g} >= {self.no_0dte_at_or_above:g}: no 0DTE entries"
+        return None
 
 
 @dataclass(frozen=True, slots=True)

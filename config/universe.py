@@ -56,3 +56,6 @@ GROUP_MEMBERS: Final[dict[str, tuple[str, ...]]] = {
     "E": ("6E", "6B", "6A", "6C", "M6E"),
 }
 COMBINED_GROUPS: Final = ("A1", "A2")
+
+# Strategies that stop opening at ``vix.no_0dte_at_or_above`` (SPEC §3).
+ZERO_DTE: Final = (StrategyKey.FRIDAY_0DTE, StrategyKey.BUTTERFLY_0DTE)

@@ -19,9 +19,6 @@ CHECK: Final = "regime"
 # Tolerance on the spike fraction so that exactly +10% computed in floating point counts.
 _TOL: Final = 1e-12
 
-# Strategies that open positions expiring the same day; blocked at or above
-# ``cfg.vix.no_0dte_at_or_above``.
-ZERO_DTE_KEYS: Final = frozenset({StrategyKey.FRIDAY_0DTE, StrategyKey.BUTTERFLY_0DTE})
 # Strategies whose size is multiplied by ``cfg.vix.spike_size_multiplier`` on a VIX spike.
 SPIKE_SCALED_KEYS: Final = frozenset({StrategyKey.FRIDAY_0DTE})
 
@@ -139,13 +136,9 @@ class VixRegimeManager:
     def allows(self, key: StrategyKey, now: datetime) -> Rejection | None:
         """None when ``key`` may open a position in the regime at ``now``."""
         v = self.value(now)
-        b = self.band(now)
-        if v is None or b is None:
-            return Rejection(CHECK, "vix_unknown", detail="VIX missing, invalid or stale")
-        if key not in b.allowed:
-            return Rejection(CHECK, "regime_disallows", limit=b.regime.name, observed=v,
-                             detail=f"{key.value} not allowed in {b.regime.name}")
-        cap = self._cfg.vix.no_0dte_at_or_above
-        if key in ZERO_DTE_KEYS and v >= cap:
-            return Rejection(CHECK, "vix_too_high_for_0dte", limit=cap, observed=v)
-        return None
+        regime = self.regime(now)
+        block = self._cfg.vix.entry_block(key, regime, v)
+        if block is None:
+            return None
+        code, detail = block
+        return Rejection(CHECK, code, limit=regime.name, observed=v, detail=detail)

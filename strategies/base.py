@@ -14,11 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from config.enums import Engine, ExpiryKind, Regime, Right, StrategyKey
+from config.enums import Engine, ExpiryKind, Right, StrategyKey
 from config.instruments import instrument
 from config.model import Config, DeltaTarget, ExitRules, Schedule, StrategyCommon
 from config.universe import roots_for
@@ -42,9 +43,7 @@ class SkipReason(StrEnum):
 
     UNKNOWN_RULE = "unknown_rule"
     PHASE_LOCKED = "phase_locked"
-    VIX_UNKNOWN = "vix_unknown"
-    REGIME_FORBIDS = "regime_forbids"
-    VIX_TOO_HIGH = "vix_too_high"
+    VIX_UNKNOWN = "vix_unknown"  # also regime_forbids, vix_too_high: config VixConfig.entry_block
     VIX_OUT_OF_BAND = "vix_out_of_band"
     VIX_BELOW_MIN = "vix_below_min"
     INSTRUMENT_UNAVAILABLE = "instrument_unavailable"
@@ -180,6 +179,16 @@ class StrategyBase:
         except SkipSignal as r:
             return self.skip(r.reason, r.detail)
 
+    def per_root(self, ctx: StrategyContext,
+                 idea: Callable[[StrategyContext, str, int], TradeIdea]) -> tuple[Outcome, ...]:
+        """One outcome per phase root: ``idea(ctx, root, pending)``, where ``pending`` counts the
+        ideas already made in this rule firing (they count toward the cap)."""
+        out: list[Outcome] = []
+        for root in self.roots(ctx):
+            pending = sum(1 for o in out if isinstance(o, TradeIdea))
+            out.append(self.run(partial(idea, ctx, root, pending)))
+        return tuple(out)
+
     def skip(self, reason: str, detail: str = "") -> Skip:
         """A Skip of this strategy; ``reason`` is a :class:`SkipReason` or a passed-on code."""
         return Skip(self.key, str(reason), detail)
@@ -195,12 +204,9 @@ class StrategyBase:
         if self.common.cap(phase) <= 0:
             raise SkipSignal(SkipReason.PHASE_LOCKED,
                              f"cap is 0 in phase {int(phase)}")
-        regime = ctx.regime
-        if regime is Regime.UNKNOWN:
-            raise SkipSignal(SkipReason.VIX_UNKNOWN, "VIX missing or stale: no new entries")
-        if self.key not in self.cfg.vix.band(regime).allowed:
-            raise SkipSignal(SkipReason.REGIME_FORBIDS,
-                             f"{self.key.value} not allowed in {regime.name}")
+        block = self.cfg.vix.entry_block(self.key, ctx.regime, ctx.vix)
+        if block is not None:
+            raise SkipSignal(*block)
 
     def roots(self, ctx: StrategyContext) -> tuple[str, ...]:
         """Roots for the phase and engine (:func:`config.universe.roots_for`); never empty."""

@@ -58,12 +58,6 @@ class Butterfly0Dte(StrategyBase):
 
     def _entry(self, ctx: StrategyContext, sched: Schedule) -> tuple[Outcome, ...]:
         spec = self.spec
-        vix = ctx.vix
-        limit = self.cfg.vix.no_0dte_at_or_above
-        if vix is None:
-            raise SkipSignal(SkipReason.VIX_UNKNOWN, "no VIX value")
-        if vix >= limit:
-            raise SkipSignal(SkipReason.VIX_TOO_HIGH, f"VIX {vix:g} >= {limit:g}: no 0DTE entries")
         root = self._root(ctx)
         self.check_engine(root, ctx.engine, ExpiryKind.DAILY)
         und_root = instrument(root).underlying

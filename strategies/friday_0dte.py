@@ -52,12 +52,6 @@ class Friday0Dte(StrategyBase):
 
     def _entry(self, ctx: StrategyContext, sched: Schedule) -> tuple[Outcome, ...]:
         spec = self.spec
-        vix = ctx.vix
-        limit = self.cfg.vix.no_0dte_at_or_above
-        if vix is None:
-            raise SkipSignal(SkipReason.VIX_UNKNOWN, "no VIX value")
-        if vix >= limit:
-            raise SkipSignal(SkipReason.VIX_TOO_HIGH, f"VIX {vix} >= {limit:g}: no 0DTE entries")
         root, why = self.resolve_root(ctx)
         und_root = instrument(root).underlying
         price = self.price(ctx, und_root)

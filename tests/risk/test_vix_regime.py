@@ -161,18 +161,18 @@ def test_max_bp_when_now_omitted_then_regime_of_latest_print() -> None:
 
 
 @pytest.mark.parametrize(("vix", "key", "reason"), [
-    (12.0, K.FUTURES_STRANGLE, "regime_disallows"),
+    (12.0, K.FUTURES_STRANGLE, "regime_forbids"),
     (12.0, K.LT112, None),
     (13.0, K.FUTURES_STRANGLE, None),
     (18.0, K.FUTURES_STRANGLE, None),
-    (25.0, K.FUTURES_STRANGLE, "regime_disallows"),
+    (25.0, K.FUTURES_STRANGLE, "regime_forbids"),
     (25.0, K.FRIDAY_0DTE, None),
-    (30.0, K.FRIDAY_0DTE, "regime_disallows"),
-    (30.0, K.IPMCC, "regime_disallows"),
+    (30.0, K.FRIDAY_0DTE, "regime_forbids"),
+    (30.0, K.IPMCC, "regime_forbids"),
     (30.0, K.LT112, None),
     (30.0, K.LEAP_PUT_LADDER, None),
     (30.0, K.BEAR_TRAP, None),
-    (40.0, K.BUTTERFLY_0DTE, "regime_disallows"),
+    (40.0, K.BUTTERFLY_0DTE, "regime_forbids"),
 ])
 def test_allows_when_regime_table_then_spec_entries(vix: float, key: StrategyKey,
                                                     reason: str | None) -> None:
@@ -183,8 +183,8 @@ def test_allows_when_regime_table_then_spec_entries(vix: float, key: StrategyKey
 
 @pytest.mark.parametrize(("vix", "key", "reason"), [
     (39.99, K.FRIDAY_0DTE, None),
-    (40.0, K.FRIDAY_0DTE, "vix_too_high_for_0dte"),
-    (40.0, K.BUTTERFLY_0DTE, "vix_too_high_for_0dte"),
+    (40.0, K.FRIDAY_0DTE, "vix_too_high"),
+    (40.0, K.BUTTERFLY_0DTE, "vix_too_high"),
     (40.0, K.LT112, None),
 ])
 def test_allows_when_vix_at_or_above_0dte_cap_then_0dte_rejected(vix: float, key: StrategyKey,
