@@ -51,6 +51,23 @@ class CorrelationLimiter:
         root = self.root_of(contract_or_root)
         return None if root is None else self._c.group_of(root)
 
+    def trades_per_group(self, positions: Sequence[Position]) -> dict[str, int]:
+        """Open trades per group name, counted as the limits count them: a child whose parent
+        is open belongs to the parent's trade, the rungs of a scale-in strategy on one root are
+        one trade, and positions whose root is in no group are left out."""
+        ids = {p.position_id for p in positions}
+        trades: dict[str, str] = {}
+        for p in positions:
+            if p.parent_id is not None and p.parent_id in ids:
+                continue
+            group = self.group_of(p.root)
+            if group is not None:
+                trades.setdefault(self._trade_of(p.key, p.root) or p.position_id, group.name)
+        counts: dict[str, int] = {}
+        for name in trades.values():
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
     def _trade_of(self, key: StrategyKey, root: str) -> str | None:
         """Trade id shared by every position of a scale-in strategy on ``root``, else None."""
         if key in self._scales_in:
@@ -120,20 +137,14 @@ class CorrelationLimiter:
                                  detail=f"position {p.position_id} expires the same day")
         if own is not None and any(self._trade_of(p.key, p.root) == own for p in book):
             return None
-        trades: dict[str, Position] = {}
-        for p in book:
-            if p.parent_id is not None and p.parent_id in ids:
-                continue
-            trades.setdefault(self._trade_of(p.key, p.root) or p.position_id, p)
-        for p in book:
-            groups.setdefault(self._trade_of(p.key, p.root) or p.position_id, groups[p.position_id])
-        in_group = sum(1 for pid in trades if groups[pid].name == group.name)
+        counts = self.trades_per_group(book)
+        in_group = counts.get(group.name, 0)
         lim = self.limit(group, phase, vix)
         if in_group >= lim:
             return Rejection(CHECK, "group_limit", limit=lim, observed=in_group,
                              detail=f"group {group.name}")
         if group.name in self._c.combined_groups:
-            combined = sum(1 for pid in trades if groups[pid].name in self._c.combined_groups)
+            combined = sum(counts.get(name, 0) for name in self._c.combined_groups)
             clim = self.combined_limit(vix)
             if combined >= clim:
                 return Rejection(CHECK, "combined_limit", limit=clim, observed=combined,

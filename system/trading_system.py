@@ -281,11 +281,6 @@ class TradingSystem:
         account = self.market.account()
         self.breakers.update(account.nlv, now)
         self._track_breakers()
-        if (self.breakers.level is BreakerLevel.FLATTEN and not self.breakers.flatten_requested
-                and any(not self.executor.is_working(p.position_id) for p in self.positions())):
-            # Every position is closed: an exit that was not sent (no usable quote), was
-            # refused, or waited for its children is sent again by this bar's pass.
-            self.breakers.flatten_requested = True
         for outcome in self.executor.on_time(now, self._quote):
             self._book(outcome)
         due = (self._last_exit_check is None
@@ -449,20 +444,23 @@ class TradingSystem:
 
     # ------------------------------------------------------------------ exits
     def _check_exits(self, now: datetime) -> None:
-        flatten = self.breakers.flatten_requested
-        if flatten:
-            self._event("flatten_pass")
+        # While the breaker stays at the flatten level every pass closes whatever is still open
+        # (an exit that was not sent, was refused, or waited for its children is sent again).
+        flatten = self.breakers.level is BreakerLevel.FLATTEN
+        if self.breakers.flatten_requested:
             for order_id in self.executor.working_entries():
                 self.executor.cancel(order_id, now)
         candidates = [p for p in self.positions()
                       if not self.executor.is_working(p.position_id)]
+        if flatten and candidates:
+            self._event("flatten_pass")
         marks = self._marks(candidates, now)
+        vix, nlv = self.vix.value(now), self.market.account().nlv
         for position in candidates:
             strategy = self.strategies[position.key]
             mark = marks[position.position_id]
             ctx = self.context(position.key, now)
-            decision = self.exits.evaluate(position, mark, now, self.vix.value(now),
-                                           self.market.account().nlv, flatten, strategy, ctx)
+            decision = self.exits.evaluate(position, mark, now, vix, nlv, flatten, strategy, ctx)
             if decision is None:
                 continue
             children = [p for p in self.positions() if p.parent_id == position.position_id]
@@ -477,7 +475,7 @@ class TradingSystem:
                             urgent=decision.urgent), now)
                 continue
             self._submit_exit(position, decision, now)
-        if flatten:
+        if self.breakers.flatten_requested:
             self.breakers.acknowledge_flatten()
 
     def _submit_exit(self, position: Position, decision: ExitDecision, now: datetime) -> None:
@@ -639,19 +637,8 @@ class TradingSystem:
         if common.defined_risk and _naked_shorts(position, self.positions()):
             inv.naked_short_legs_opened += 1
             self._event("naked_short_opened")
-        # Positions per correlation group, counted as the limiter counts them: one per trade
-        # (an IPMCC short call belongs to its LEAP's trade, the rungs of a scale-in strategy on
-        # one root are one trade), legged remainders excluded.
-        trades: dict[str, set[str]] = {}
-        for p in self.positions():
-            if p.parent_id is not None or p.structure == "legged_remainder":
-                continue
-            group = self.correlation.group_of(p.root)
-            if group is not None:
-                scales_in = self.config.strategies.common(p.key).scales_in
-                trades.setdefault(group.name, set()).add(
-                    f"{p.key.value}:{p.root}" if scales_in else p.position_id)
-        counts = {name: len(ids) for name, ids in trades.items()}
+        counts = self.correlation.trades_per_group(
+            [p for p in self.positions() if p.structure != "legged_remainder"])
         phase = self.phases.phase
         for group in self.config.correlation.groups:
             n = counts.get(group.name, 0)
