@@ -10,8 +10,6 @@ The short-leg delta defence, VIX close-out, stop, profit and 21-DTE exits are da
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from config.enums import ExpiryKind, Right
@@ -45,12 +43,7 @@ class FuturesStrangle(StrategyBase):
         self._rules = {"entry": RuleSpec(self._entry)}
 
     def _entry(self, ctx: StrategyContext, sched: Schedule) -> tuple[Outcome, ...]:
-        roots = self.roots(ctx)
-        out: list[Outcome] = []
-        for root in roots:
-            pending = sum(1 for o in out if isinstance(o, TradeIdea))
-            out.append(self.run(partial(self._root, ctx, root, pending)))
-        return tuple(out)
+        return self.per_root(ctx, self._root)
 
     def _root(self, ctx: StrategyContext, root: str, pending: int) -> TradeIdea:
         """Idea for ``root``; ``pending`` ideas made earlier in this rule count toward the cap."""

@@ -69,12 +69,7 @@ class Ipmcc(StrategyBase):
 
     # -- LEAP entry ------------------------------------------------------------------------------
     def _entry(self, ctx: StrategyContext, sched: Schedule) -> tuple[Outcome, ...]:
-        roots = self.roots(ctx)
-        out: list[Outcome] = []
-        for root in roots:
-            pending = sum(1 for o in out if isinstance(o, TradeIdea))
-            out.append(self.run(partial(self._leap, ctx, root, pending)))
-        return tuple(out)
+        return self.per_root(ctx, self._leap)
 
     def _leap(self, ctx: StrategyContext, root: str, pending: int) -> TradeIdea:
         spec = self.spec
