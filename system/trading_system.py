@@ -44,7 +44,7 @@ from risk.vix_regime import VixRegimeManager
 from strategies.base import StrategyBase
 from strategies.chain import ChainSnapshot
 from strategies.exits import ExitEngine
-from strategies.marks import legs_iv, mark_positions
+from strategies.marks import MarkPlan, legs_iv
 from strategies.meta import entry_meta
 from strategies.quotes import year_fraction
 from strategies.registry import build_strategies
@@ -178,6 +178,7 @@ class TradingSystem:
         self._unmanaged_roots: set[str] = set()
         self._chain_cache: dict[tuple[str, int, int], ChainSnapshot | Skip] = {}
         self._chain_cache_time: datetime | None = None
+        self._mark_plan: MarkPlan | None = None
         self._morning_stress: StressResult | None = None
         self._day_open_equity: float | None = None
         self._last_regime: Regime | None = None
@@ -456,11 +457,14 @@ class TradingSystem:
             self._event("flatten_pass")
         marks = self._marks(candidates, now)
         vix, nlv = self.vix.value(now), self.market.account().nlv
+        contexts: dict[StrategyKey, StrategyContext] = {}
         for position in candidates:
-            strategy = self.strategies[position.key]
-            mark = marks[position.position_id]
-            ctx = self.context(position.key, now)
-            decision = self.exits.evaluate(position, mark, now, vix, nlv, flatten, strategy, ctx)
+            key = position.key
+            ctx = contexts.get(key)
+            if ctx is None:
+                ctx = contexts[key] = self.context(key, now)
+            decision = self.exits.evaluate(position, marks[position.position_id], now, vix, nlv,
+                                           flatten, self.strategies[key], ctx)
             if decision is None:
                 continue
             children = [p for p in self.positions() if p.parent_id == position.position_id]
@@ -563,11 +567,14 @@ class TradingSystem:
         return self.market.quote(contract)
 
     def _marks(self, positions: Sequence[Position], now: datetime) -> dict[str, PositionMark]:
-        """Marks of ``positions`` in one batched greeks call (O(legs) quote look-ups)."""
-        contracts = {leg.contract for p in positions for leg in p.legs}
-        quotes = {c: self.market.quote(c) for c in contracts}
-        under = {c: self.market.underlying_price(c) for c in contracts}
-        return mark_positions(positions, quotes, under, now, self.config, self._needs_delta)
+        """Marks of ``positions`` in one batched greeks call (O(contracts) quote look-ups); the
+        leg layout is kept while the same position objects are marked."""
+        plan = self._mark_plan
+        if plan is None or not plan.same_book(positions):
+            plan = self._mark_plan = MarkPlan(positions, self._needs_delta)
+        market = self.market
+        return plan.mark([market.quote(c) for c in plan.contracts],
+                         [market.underlying_price(c) for c in plan.contracts], now, self.config)
 
     def _needs_delta(self, position: Position) -> bool:
         """Whether an exit rule of ``position`` reads leg deltas (the short-leg delta defence)."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pytest
 
-from config.enums import StrategyKey
-from config.instruments import Contract
-from execution.types import Position, Quote
-from strategies.marks import leg_iv, legs_iv, mark_position, mark_positions
+from config.enums import PricingModel, Right, StrategyKey
+from config.instruments import Contract, instrument
+from execution.types import Position, PositionLeg, Quote
+from strategies.marks import MarkPlan, leg_iv, legs_iv, mark_position, mark_positions
+from strategies.quotes import quote_exclusions, solve_greeks, year_fraction
+from strategies.types import LegMark, PositionMark
 from tests.strategies.builders import CFG, simple_position
 
 NOW = datetime(2025, 6, 6, 11, 0)
@@ -138,3 +143,128 @@ def test_mark_positions_when_delta_not_needed_then_nan_deltas_and_valid_from_quo
     assert m.valid
     assert all(math.isnan(leg.delta) for leg in m.legs)
     assert m.net_mid == pytest.approx(18.0 - 9.0 - 4.0)
+
+
+def _reference_marks(positions: tuple[Position, ...], quotes: dict[Contract, Quote | None],
+                     underlying: dict[Contract, float | None], now: datetime,
+                     need_delta: Callable[[Position], bool]) -> dict[str, PositionMark]:
+    """Leg by leg, with one ``solve_greeks`` batch per model: what the marks must equal."""
+    legs = [(p, leg) for p in positions for leg in p.legs]
+    n = len(legs)
+    bid, ask, und = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    qtime = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    for i, (_, leg) in enumerate(legs):
+        q = quotes.get(leg.contract)
+        if q is not None:
+            bid[i], ask[i], qtime[i] = q.bid, q.ask, np.datetime64(q.time, "s")
+        u = underlying.get(leg.contract)
+        if u is not None:
+            und[i] = u
+    bad, _ = quote_exclusions(bid, ask, qtime, now, CFG.data)
+    with np.errstate(invalid="ignore"):
+        bad |= ~(np.isfinite(und) & (und > 0.0))
+    mid = 0.5 * (bid + ask)
+    delta = np.full(n, np.nan)
+    for model in (PricingModel.BSM, PricingModel.BLACK76):
+        idx = [i for i, (p, leg) in enumerate(legs)
+               if not bad[i] and need_delta(p) and leg.contract.right is not None
+               and instrument(leg.contract.root).pricing_model is model]
+        if idx:
+            cs = [legs[i][1].contract for i in idx]
+            g = solve_greeks(model, mid[idx], und[idx], np.array([c.strike for c in cs]),
+                             np.array([year_fraction(c.expiry, now) for c in cs]),
+                             CFG.risk_free_rate, np.array([c.right is Right.CALL for c in cs]))
+            delta[idx] = g.delta
+    for i, (_, leg) in enumerate(legs):
+        if leg.contract.right is None and not bad[i]:
+            delta[i] = 1.0
+    out: dict[str, PositionMark] = {}
+    i = 0
+    for p in positions:
+        rows = range(i, i + len(p.legs))
+        i += len(p.legs)
+        ok = bool(rows) and not any(bad[j] for j in rows) and (
+            not need_delta(p) or all(math.isfinite(delta[j]) for j in rows))
+        lms = tuple(LegMark(leg.contract, leg.ratio, float(bid[j]), float(ask[j]),
+                            float(delta[j])) for j, leg in zip(rows, p.legs, strict=True))
+        net = math.fsum(leg.ratio * float(mid[j]) for j, leg in zip(rows, p.legs, strict=True)) \
+            if rows else math.nan
+        out[p.position_id] = PositionMark(p.position_id, lms, net,
+                                          float(und[rows[0]]) if rows else math.nan, ok, now)
+    return out
+
+
+def _exact(marks: dict[str, PositionMark]) -> dict[str, tuple[object, ...]]:
+    """Marks with every float as its repr (so NaN compares equal to NaN)."""
+    return {pid: (tuple((lm.contract, lm.ratio, repr(lm.bid), repr(lm.ask), repr(lm.delta))
+                        for lm in m.legs), repr(m.net_mid), repr(m.underlying_price), m.valid,
+                  m.now)
+            for pid, m in marks.items()}
+
+
+def _book() -> tuple[Position, ...]:
+    spy = spread()
+    es = simple_position(StrategyKey.LT112, root="ES", expiry=EXP,
+                         legs=((5400.0, "P", 1), (5350.0, "P", -1), (4800.0, "P", -2)))
+    strangle = simple_position(StrategyKey.FUTURES_STRANGLE, root="ES",
+                               expiry=EXP + timedelta(days=28),
+                               legs=((5000.0, "P", -1), (6000.0, "C", -1)))
+    shares = spy.legs[1].contract  # the same contract in a second position
+    twin = simple_position(StrategyKey.LEAP_PUT_LADDER, root="SPY", expiry=EXP,
+                           legs=((shares.strike, "P", -3),))
+    future = Contract("ES", date(2025, 9, 19), 0.0, None)
+    hedge = Position("hedge", StrategyKey.LT112, "ES", "test", (PositionLeg(future, 1),), 1,
+                     NOW, 5500.0, 50.0, future.expiry)
+    empty = Position("empty", StrategyKey.LT112, "ES", "test", (), 1, NOW, 0.0, 50.0, EXP)
+    return spy, es, strangle, twin, hedge, empty
+
+
+def _random_market(book: tuple[Position, ...], rng: np.random.Generator
+                   ) -> tuple[dict[Contract, Quote | None], dict[Contract, float | None]]:
+    quotes: dict[Contract, Quote | None] = {}
+    under: dict[Contract, float | None] = {}
+    for c in {leg.contract for p in book for leg in p.legs}:
+        spot = 550.0 if c.root == "SPY" else 5500.0
+        intrinsic = max(spot - c.strike, 0.0) if c.right is Right.CALL else \
+            max(c.strike - spot, 0.0) if c.right is Right.PUT else spot
+        mid = intrinsic + float(rng.uniform(-0.002, 0.02)) * spot
+        half = float(rng.choice([0.0, 0.01, 0.01, 0.02, 0.05, 3.0])) * max(mid, 0.1)
+        when = NOW - timedelta(minutes=float(rng.choice([0.0, 0.0, 0.5, 2.0, 30.0])))
+        kind = rng.integers(0, 30)
+        quotes[c] = None if kind == 0 else Quote(
+            max(mid - half, 0.0) if kind != 1 else mid + 1.0, mid + half, when)
+        under[c] = None if kind == 2 else math.nan if kind == 3 else spot * float(
+            rng.uniform(0.97, 1.03))
+    return quotes, under
+
+
+def test_mark_plan_when_reused_over_many_markets_then_equal_to_leg_by_leg_reference() -> None:
+    book = _book()
+    rng = np.random.default_rng(7)
+    need: Callable[[Position], bool] = lambda p: p.key in (  # noqa: E731
+        StrategyKey.FUTURES_STRANGLE, StrategyKey.BEAR_TRAP)
+    plan = MarkPlan(book, need)
+    everything = MarkPlan(book)
+
+    for step in range(40):
+        now = NOW + timedelta(minutes=5 * step, seconds=step % 3)
+        quotes, under = _random_market(book, rng)
+        qs = [quotes.get(c) for c in plan.contracts]
+        us = [under.get(c) for c in plan.contracts]
+
+        assert _exact(plan.mark(qs, us, now, CFG)) == _exact(
+            _reference_marks(book, quotes, under, now, need))
+        assert _exact(everything.mark(qs, us, now, CFG)) == _exact(
+            _reference_marks(book, quotes, under, now, lambda _p: True))
+        assert _exact(mark_positions(book, quotes, under, now, CFG, need)) == _exact(
+            _reference_marks(book, quotes, under, now, need))
+
+
+def test_mark_plan_same_book_only_for_the_same_position_objects() -> None:
+    book = _book()
+    plan = MarkPlan(book)
+
+    assert plan.same_book(book) and plan.same_book(list(book))
+    assert not plan.same_book(book[:-1])
+    assert not plan.same_book((*book[:-1], replace(book[-1])))
+    assert plan.contracts == tuple(dict.fromkeys(leg.contract for p in book for leg in p.legs))
