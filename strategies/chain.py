@@ -38,7 +38,8 @@ _EMPTY_I: IntArray = np.empty(0, dtype=np.intp)
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Side:
-    """Row indices of one (expiry, right) group sorted two ways."""
+    """Row indices of one (expiry, right) group sorted two ways (by |delta| and by strike; the
+    listed-rows sides keep the strike order only)."""
 
     absdelta: FloatArray
     by_delta: IntArray
@@ -49,26 +50,54 @@ class _Side:
 _NO_SIDE = _Side(_EMPTY_F, _EMPTY_I, _EMPTY_F, _EMPTY_I)
 
 
-def _group(keys_exp: npt.NDArray[np.int64], keys_call: BoolArray, rows: IntArray,
-           sort_val: FloatArray) -> dict[tuple[int, bool], tuple[FloatArray, IntArray]]:
-    """Split ``rows`` by (expiry day number, is_call), each sorted by ``sort_val`` ascending."""
+def _by_group(keys_exp: npt.NDArray[np.int64], keys_call: BoolArray, rows: IntArray,
+              sort_val: FloatArray) -> IntArray:
+    """``rows`` (ascending) ordered by (expiry day number, is_call, ``sort_val``), ties in
+    ``rows`` order: the order of ``lexsort((sort_val, is_call, expiry))`` over ``rows``.
+
+    Chains usually list their rows by expiry, right and strike, already in this order for
+    ``sort_val`` = strike: that is checked first. Otherwise two stable sorts: by ``sort_val``,
+    then by a small-integer (expiry, right) key, which numpy sorts in linear time.
+    """
+    m = int(rows.shape[0])
+    if m == 0:
+        return rows
+    e = keys_exp[rows]
+    lo, hi = int(e.min()), int(e.max())
+    v = sort_val[rows]
+    if hi - lo >= 2**14:  # expiries too far apart for the small key
+        order = np.lexsort((v, keys_call[rows], e))
+        out: IntArray = rows[order]
+        return out
+    key = ((e - lo) * 2 + keys_call[rows]).astype(np.int16)
+    if m > 1:
+        step = key[1:] - key[:-1]
+        if bool(np.all((step > 0) | ((step == 0) & (v[1:] >= v[:-1])))):
+            return rows
+    by_v = np.argsort(v, kind="stable")
+    out = rows[by_v[np.argsort(key[by_v], kind="stable")]]
+    return out
+
+
+def _groups(keys_exp: npt.NDArray[np.int64], keys_call: BoolArray,
+            rows: IntArray) -> list[tuple[tuple[int, bool], int, int]]:
+    """``((expiry day, is_call), start, stop)`` of each run of ``rows`` (ordered by group)."""
     if rows.shape[0] == 0:
-        return {}
-    e, c, v = keys_exp[rows], keys_call[rows], sort_val[rows]
-    order = np.lexsort((v, c, e))
-    e, c, v, r = e[order], c[order], v[order], rows[order]
-    cut = np.flatnonzero((e[1:] != e[:-1]) | (c[1:] != c[:-1])) + 1
-    starts = np.concatenate(([0], cut))
-    ends = np.concatenate((cut, [r.shape[0]]))
-    return {(int(e[s]), bool(c[s])): (v[s:t], r[s:t])
-            for s, t in zip(starts.tolist(), ends.tolist(), strict=True)}
+        return []
+    e, c = keys_exp[rows], keys_call[rows]
+    starts = (np.flatnonzero((e[1:] != e[:-1]) | (c[1:] != c[:-1])) + 1).tolist()
+    bounds = [0, *starts]
+    stops = [*starts, int(rows.shape[0])]
+    return [((d, k), s, t) for d, k, s, t in zip(e[bounds].tolist(), c[bounds].tolist(),
+                                                  bounds, stops, strict=True)]
 
 
-def _sides(keys_exp: npt.NDArray[np.int64], keys_call: BoolArray, rows: IntArray,
-           absdelta: FloatArray, strike: FloatArray) -> dict[tuple[int, bool], _Side]:
-    by_d = _group(keys_exp, keys_call, rows, absdelta)
-    by_k = _group(keys_exp, keys_call, rows, strike)
-    return {k: _Side(d[0], d[1], by_k[k][0], by_k[k][1]) for k, d in by_d.items()}
+def _sides(groups: list[tuple[tuple[int, bool], int, int]], by_delta: IntArray,
+           absdelta: FloatArray, by_strike: IntArray,
+           strike: FloatArray) -> dict[tuple[int, bool], _Side]:
+    """Sides of one row set given in both orders (the same groups at the same positions)."""
+    d, k = absdelta[by_delta], strike[by_strike]
+    return {key: _Side(d[s:t], by_delta[s:t], k[s:t], by_strike[s:t]) for key, s, t in groups}
 
 
 _EPOCH = date(1970, 1, 1)
@@ -135,6 +164,7 @@ class ChainSnapshot:
     stale_underlying: bool
     _buy: dict[tuple[int, bool], _Side] = field(repr=False)
     _sell: dict[tuple[int, bool], _Side] = field(repr=False)
+    _listed_rows: IntArray = field(repr=False)
     _listed: dict[tuple[int, bool], _Side] = field(repr=False)
     _expiry_dte: dict[date, int] = field(repr=False)
     _codes: npt.NDArray[np.int8] = field(repr=False)
@@ -159,7 +189,7 @@ class ChainSnapshot:
 
     def excluded_for(self, expiry: date, right: Right) -> dict[str, int]:
         """Unusable rows of one expiry and right, counted by reason."""
-        side = self._listed.get((_day(expiry), right is Right.CALL), _NO_SIDE)
+        side = self._listed_side(expiry, right)
         codes = self._codes[side.by_strike]
         counts = np.bincount(codes, minlength=len(self._reasons) + 1)
         return {self._reasons[i - 1]: int(c) for i, c in enumerate(counts.tolist())
@@ -194,14 +224,19 @@ class ChainSnapshot:
         with np.errstate(invalid="ignore"):
             ex.take(BAD_STRIKE, ~(np.isfinite(strike) & (strike > 0.0)) | np.isnat(expiry))
             ex.take(NO_UNDERLYING, ~(np.isfinite(und) & (und > 0.0)))
-        cand = np.flatnonzero(~ex.bad)
-        t = years_to_expiry(expiry[cand], now)
-        g = solve_greeks(inst.pricing_model, mid[cand], und[cand], strike[cand], t,
-                         cfg.risk_free_rate, is_call[cand])
-        iv = np.full(n, np.nan)
-        delta, gamma, theta, vega = (np.full(n, np.nan) for _ in range(4))
-        iv[cand], delta[cand], gamma[cand] = g.iv, g.delta, g.gamma
-        theta[cand], vega[cand] = g.theta, g.vega
+        if not ex.bad.any():  # every row is solved: no gathering and scattering
+            g = solve_greeks(inst.pricing_model, mid, und, strike, years_to_expiry(expiry, now),
+                             cfg.risk_free_rate, is_call)
+            iv, delta, gamma, theta, vega = g.iv, g.delta, g.gamma, g.theta, g.vega
+        else:
+            cand = np.flatnonzero(~ex.bad)
+            t = years_to_expiry(expiry[cand], now)
+            g = solve_greeks(inst.pricing_model, mid[cand], und[cand], strike[cand], t,
+                             cfg.risk_free_rate, is_call[cand])
+            iv = np.full(n, np.nan)
+            delta, gamma, theta, vega = (np.full(n, np.nan) for _ in range(4))
+            iv[cand], delta[cand], gamma[cand] = g.iv, g.delta, g.gamma
+            theta[cand], vega[cand] = g.theta, g.vega
         ex.take(IV_UNSOLVABLE, ~np.isfinite(delta))
         usable = ~ex.bad
         with np.errstate(invalid="ignore"):
@@ -212,17 +247,25 @@ class ChainSnapshot:
 
         exp_day = expiry.astype(np.int64)
         absd = np.abs(delta)
-        listed_rows = np.flatnonzero(~np.isnat(expiry) & np.isfinite(strike))
-        buy = _sides(exp_day, is_call, np.flatnonzero(usable), absd, strike)
-        sell = _sides(exp_day, is_call, np.flatnonzero(sellable), absd, strike)
-        listed = _sides(exp_day, is_call, listed_rows, np.zeros(n), strike)
-        expiry_dte = {
-            _EPOCH + timedelta(days=int(d)): int(d) - int(today.astype(np.int64))
-            for d in np.unique(exp_day[usable]).tolist()
-        }
+        # Sort twice: listed rows by strike and usable rows by |delta|, within (expiry, right).
+        # Usable and sellable rows are subsets of the listed rows (and sellable of usable), so
+        # their orders are the same sequences with the other rows left out.
+        listed_k = _by_group(exp_day, is_call, np.flatnonzero(~np.isnat(expiry)
+                                                              & np.isfinite(strike)), strike)
+        usable_d = _by_group(exp_day, is_call, np.flatnonzero(usable), absd)
+        usable_k = listed_k[usable[listed_k]]
+        sell_d = usable_d[sellable[usable_d]]
+        sell_k = usable_k[sellable[usable_k]]
+        buy_groups = _groups(exp_day, is_call, usable_k)
+        buy = _sides(buy_groups, usable_d, absd, usable_k, strike)
+        sell = _sides(_groups(exp_day, is_call, sell_k), sell_d, absd, sell_k, strike)
+        today_n = _day(now.date())
+        expiry_dte = {_EPOCH + timedelta(days=d): d - today_n
+                      for d in dict.fromkeys(key[0] for key, _, _ in buy_groups)}
         return cls(raw.root, now, inst, expiry, dte, strike, is_call, bid, ask, mid, qtime,
                    iv, delta, gamma, theta, vega, und, usable, sellable, ex.counts,
-                   bool(stale_und), buy, sell, listed, expiry_dte, ex.codes, tuple(ex.reasons))
+                   bool(stale_und), buy, sell, listed_k, {}, expiry_dte, ex.codes,
+                   tuple(ex.reasons))
 
     # -- selection -------------------------------------------------------------------------------
     def expiry_nearest(self, target_dte: int, lo: int, hi: int,
@@ -271,8 +314,19 @@ class ChainSnapshot:
 
     def is_listed(self, expiry: date, right: Right, strike: float) -> bool:
         """Whether the raw chain had a row at ``strike``, usable or not."""
-        side = self._listed.get((_day(expiry), right is Right.CALL), _NO_SIDE)
-        return self._find_strike(side, strike) is not None
+        return self._find_strike(self._listed_side(expiry, right), strike) is not None
+
+    def _listed_side(self, expiry: date, right: Right) -> _Side:
+        """Strike-sorted rows of the raw chain (usable or not) of one expiry and right; grouped
+        on first use (only the reports of unusable strikes read them)."""
+        listed = self._listed
+        if not listed:
+            rows = self._listed_rows
+            strikes = self.strike[rows]
+            listed.update((key, _Side(_EMPTY_F, _EMPTY_I, strikes[s:t], rows[s:t]))
+                          for key, s, t in _groups(self.expiry.view(np.int64), self.is_call,
+                                                   rows))
+        return listed.get((_day(expiry), right is Right.CALL), _NO_SIDE)
 
     def _find_strike(self, side: _Side, strike: float) -> int | None:
         k = side.strikes

@@ -87,21 +87,19 @@ def apply_quote_checks(ex: Exclusions, bid: FloatArray, ask: FloatArray, quote_t
         mid = 0.5 * (bid + ask)
         ex.take(WIDE_SPREAD, (mid > data.spread_check_min_mid)
                 & ((ask - bid) > data.max_spread_fraction * mid))
-    qt = quote_time.astype("datetime64[s]")
-    age = np.datetime64(now, "s") - qt
+    qt = quote_time.astype("datetime64[s]", copy=False)
     limit = np.timedelta64(data.max_quote_age_minutes * 60, "s")
-    stale = np.isnat(qt)
-    stale[~stale] = age[~stale] > limit
-    ex.take(STALE_QUOTE, stale)
+    # A missing time is stale; comparisons with NaT are False.
+    ex.take(STALE_QUOTE, np.isnat(qt) | ((np.datetime64(now, "s") - qt) > limit))
 
 
 def years_to_expiry(expiry: DateArray, now: datetime) -> FloatArray:
     """Years (365-day) from ``now`` to 16:00 on each expiry day, floored at :data:`MIN_T_YEARS`."""
-    close_s = expiry.astype("datetime64[D]").astype("datetime64[s]").astype(np.int64) + (
-        EXPIRY_CLOCK.hour * 3600 + EXPIRY_CLOCK.minute * 60)
-    now_s = int(np.datetime64(now, "s").astype(np.int64))
-    secs = (close_s - now_s).astype(np.float64)
-    out: FloatArray = np.maximum(secs / _SECONDS_PER_YEAR, MIN_T_YEARS)
+    close_s = expiry.astype("datetime64[D]", copy=False).astype("datetime64[s]").view(
+        np.int64) + (EXPIRY_CLOCK.hour * 3600 + EXPIRY_CLOCK.minute * 60)
+    close_s -= int(np.datetime64(now, "s").astype(np.int64))
+    out: FloatArray = close_s / _SECONDS_PER_YEAR
+    np.maximum(out, MIN_T_YEARS, out=out)
     return out
 
 
@@ -144,6 +142,14 @@ def solve_greeks(model: PricingModel, price: FloatArray, underlying: FloatArray,
                         dtype=np.float64)
     iv = np.broadcast_to(iv, (n,)).copy()
     ok = np.isfinite(iv) & (iv > 0.0)
+    if ok.all():  # the usual case: greeks of every row, nothing to gather or scatter
+        if model is PricingModel.BLACK76:
+            g = black76_greeks(underlying, strike, t, r, iv, is_call)
+        else:
+            g = bsm_greeks(underlying, strike, t, r, 0.0, iv, is_call)
+        d, gm, th, vg = (np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)))
+                         for v in (g.delta, g.gamma, g.theta, g.vega))
+        return GreekColumns(iv, d, gm, th, vg)
     iv[~ok] = np.nan
     out = [np.full(n, np.nan) for _ in range(4)]
     if ok.any():

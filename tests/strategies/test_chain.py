@@ -6,13 +6,14 @@ import math
 from datetime import date, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.enums import Right
 from greeks import black76_greeks, bsm_greeks
-from strategies.chain import ChainSnapshot
+from strategies.chain import ChainSnapshot, _by_group
 from strategies.quotes import MIN_T_YEARS, years_to_expiry
 from strategies.types import RawChain
 from tests.strategies.builders import CFG, at, empty_chain, raw_chain, snapshot, with_columns
@@ -259,3 +260,78 @@ def test_build_when_nat_expiry_excludes_row() -> None:
     snap = ChainSnapshot.build(raw, datetime(2025, 6, 6, 10, 30), CFG)
 
     assert snap.n_usable == 0 and snap.excluded == {"bad_strike": 1}
+
+
+def _permuted(raw: RawChain, order: npt.NDArray[np.intp]) -> RawChain:
+    return RawChain(raw.root, raw.expiry[order], raw.strike[order], raw.is_call[order],
+                    raw.bid[order], raw.ask[order], raw.quote_time[order],
+                    raw.underlying[order], raw.underlying_time)
+
+
+@pytest.mark.parametrize("layout", ["listed", "shuffled", "reversed", "wide_expiries"])
+def test_by_group_when_rows_in_any_order_then_equals_lexsort(layout: str) -> None:
+    rng = np.random.default_rng(5)
+    n = 600
+    exp = np.repeat(np.arange(19000, 19006), n // 6).astype(np.int64)
+    if layout == "wide_expiries":
+        exp[::7] += 40_000  # too far apart for the small sort key
+    call = np.tile(np.repeat([False, True], n // 12), 6)
+    val = np.tile(np.round(np.linspace(400.0, 700.0, n // 12)), 12)  # rising strikes
+    val[rng.integers(0, n, 20)] = 500.0  # ties
+    val[call] = -val[call] + 1000.0  # falling within the call groups
+    order = {"listed": np.arange(n), "reversed": np.arange(n)[::-1],
+             "shuffled": rng.permutation(n), "wide_expiries": rng.permutation(n)}[layout]
+    exp, call, val = exp[order], call[order], val[order]
+    for rows in (np.arange(n), np.flatnonzero(rng.random(n) < 0.7), np.arange(0)):
+        rows = rows.astype(np.intp)
+        expected = rows[np.lexsort((val[rows], call[rows], exp[rows]))]
+
+        assert np.array_equal(_by_group(exp, call, rows, val), expected)
+        # Rising groups everywhere: the already-ordered case.
+        listed = _by_group(exp, call, rows, np.abs(val - 1000.0 * call))
+        assert np.array_equal(listed, rows[np.lexsort((np.abs(val - 1000.0 * call)[rows],
+                                                       call[rows], exp[rows]))])
+
+
+@pytest.mark.parametrize("bad_row", [False, True])
+def test_build_when_rows_shuffled_then_same_selection_and_greeks(bad_row: bool) -> None:
+    raw = raw_chain("SPY", NOW, EXPS, 550.0, vol=0.2, skew=0.2, width=0.15)
+    if bad_row:  # one unusable quote: greeks of the others solved as a subset
+        bid = raw.bid.copy()
+        bid[3] = math.nan
+        raw = with_columns(raw, bid=bid)
+    order = np.random.default_rng(9).permutation(len(raw))
+    a = ChainSnapshot.build(raw, NOW, CFG)
+    b = ChainSnapshot.build(_permuted(raw, order), NOW, CFG)
+
+    for col in ("iv", "delta", "gamma", "theta", "vega", "usable", "sellable"):
+        assert np.array_equal(getattr(a, col)[order], getattr(b, col), equal_nan=col != "usable"
+                              and col != "sellable"), col
+    assert a.excluded == b.excluded and a.expiries == b.expiries
+    for exp in a.expiries:
+        for right in (Right.PUT, Right.CALL):
+            assert a.excluded_for(exp, right) == b.excluded_for(exp, right)
+            assert np.array_equal(a.strikes(exp, right), b.strikes(exp, right))
+            for target in np.linspace(0.05, 0.6, 12).tolist():
+                for sell in (False, True):
+                    ra = a.by_delta(exp, right, target, target - 0.05, target + 0.05, sell)
+                    rb = b.by_delta(exp, right, target, target - 0.05, target + 0.05, sell)
+                    assert (ra is None) == (rb is None)
+                    if ra is not None and rb is not None:
+                        assert a.contract(ra) == b.contract(rb)
+            for k in a.strikes(exp, right).tolist():
+                ra, rb = a.by_strike(exp, right, k), b.by_strike(exp, right, k)
+                assert ra is not None and rb is not None and order[rb] == ra
+                assert b.is_listed(exp, right, k)
+
+
+def test_build_when_no_row_fails_quote_checks_then_greeks_equal_to_the_subset_solve() -> None:
+    raw = raw_chain("SPY", NOW, EXPS, 550.0, vol=0.2, skew=0.2, width=0.15)
+    bad = with_columns(raw, bid=np.append(raw.bid[:-1], math.nan))
+
+    whole, subset = ChainSnapshot.build(raw, NOW, CFG), ChainSnapshot.build(bad, NOW, CFG)
+
+    assert subset.excluded.get("missing_quote") == 1
+    for col in ("iv", "delta", "gamma", "theta", "vega"):
+        assert np.array_equal(getattr(whole, col)[:-1], getattr(subset, col)[:-1],
+                              equal_nan=True), col
