@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.enums import Right
+from config.enums import PricingModel, Right
 from greeks import black76_greeks, bsm_greeks
 from strategies.chain import ChainSnapshot, _by_group
-from strategies.quotes import MIN_T_YEARS, years_to_expiry
+from strategies.quotes import MIN_T_YEARS, solve_greeks, years_to_expiry
 from strategies.types import RawChain
 from tests.strategies.builders import CFG, at, empty_chain, raw_chain, snapshot, with_columns
 
@@ -335,3 +335,22 @@ def test_build_when_no_row_fails_quote_checks_then_greeks_equal_to_the_subset_so
     for col in ("iv", "delta", "gamma", "theta", "vega"):
         assert np.array_equal(getattr(whole, col)[:-1], getattr(subset, col)[:-1],
                               equal_nan=True), col
+
+
+@pytest.mark.parametrize("model", [PricingModel.BSM, PricingModel.BLACK76])
+def test_solve_greeks_when_every_vol_solvable_then_equal_to_a_batch_with_an_unsolvable_row(
+        model: PricingModel) -> None:
+    k = np.array([500.0, 540.0, 550.0, 560.0, 600.0])
+    t = np.array([0.02, 0.1, 0.25, 0.5, 1.0])
+    call = np.array([False, True, False, True, True])
+    price = np.array([0.8, 14.0, 16.0, 20.0, 9.0])
+    und = np.full(5, 550.0)
+    bad = (np.append(price, 1e-9), np.append(und, 550.0), np.append(k, 700.0),
+           np.append(t, 0.3), np.append(call, False))  # a put priced below intrinsic
+
+    whole = solve_greeks(model, price, und, k, t, 0.04, call)
+    subset = solve_greeks(model, *bad[:4], 0.04, bad[4])
+
+    assert np.isfinite(whole.iv).all() and math.isnan(subset.iv[-1])
+    for col in ("iv", "delta", "gamma", "theta", "vega"):
+        assert np.array_equal(getattr(whole, col), getattr(subset, col)[:-1]), col
