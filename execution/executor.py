@@ -23,6 +23,7 @@ until the order ends, and an order that ends with legs unequally filled is repor
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -435,6 +436,9 @@ class ComboExecutor:
         self._lock: dict[str, str] = {}
         self._unknown: dict[str, list[FillEvent]] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent_added = 0
+        self._recent_moved = 0
+        self._unreported: dict[str, None] = {}
         self._queue: list[OrderOutcome] = []
         self.last_refusal: str = ""
         self.last_refusal_reason: str = ""
@@ -720,7 +724,8 @@ class ComboExecutor:
         :meth:`on_event`).
         """
         out: dict[Contract, int] = {}
-        orders: Iterable[_Order] = list(self._working.values()) + list(self._done.values())
+        orders: Iterable[_Order] = list(self._working.values()) + [
+            self._done[oid] for oid in self._unreported if oid in self._done]
         for o in orders:
             for leg, f, r in zip(o.legs, o.filled, o.reported, strict=True):
                 if f != r:
@@ -732,10 +737,25 @@ class ComboExecutor:
                         out[e.contract] = out.get(e.contract, 0) + e.quantity
         return {c: q for c, q in out.items() if q}
 
-    def recent_event_ids(self) -> tuple[str, ...]:
-        """Ids of the most recent events handled (persist them to drop repeats after a
-        restart; see :meth:`remember_events`)."""
-        return tuple(self._recent)
+    def recent_event_ids(self, last: int | None = None) -> tuple[str, ...]:
+        """Ids of the most recent events handled, oldest first (persist them to drop repeats
+        after a restart; see :meth:`remember_events`); only the ``last`` newest when given."""
+        if last is None:
+            return tuple(self._recent)
+        newest = list(itertools.islice(reversed(self._recent), max(last, 0)))
+        newest.reverse()
+        return tuple(newest)
+
+    def recent_event_revision(self) -> tuple[int, int]:
+        """``(moved, added)``: ids moved to the newest end and ids added to
+        :meth:`recent_event_ids`. While ``moved`` stays the same the ids change only by
+        additions at the newest end (the oldest dropping out beyond the kept number), so
+        ``added`` grows by the number of ids added."""
+        return self._recent_moved, self._recent_added
+
+    def recent_event_count(self) -> int:
+        """How many ids :meth:`recent_event_ids` holds."""
+        return len(self._recent)
 
     def remember_events(self, event_ids: Iterable[str]) -> None:
         """Treat ``event_ids`` as already handled (after a restart)."""
@@ -743,8 +763,12 @@ class ComboExecutor:
             self._remember(event_id)
 
     def _remember(self, event_id: str) -> None:
-        self._recent[event_id] = None
-        self._recent.move_to_end(event_id)
+        if event_id in self._recent:
+            self._recent_moved += 1
+            self._recent.move_to_end(event_id)
+        else:
+            self._recent_added += 1
+            self._recent[event_id] = None
         while len(self._recent) > _RECENT_EVENTS_KEEP:
             self._recent.popitem(last=False)
 
@@ -845,6 +869,7 @@ class ComboExecutor:
         if take:
             o.filled[i] += sign * take
             o.value[i] += sign * take * price
+            self._unreported[o.order_id] = None
         excess = abs(qty) - take
         return [(contract, sign * excess, price)] if excess else []
 
@@ -860,7 +885,8 @@ class ComboExecutor:
         self._release(o)
         self._done[o.order_id] = o
         while len(self._done) > _DONE_KEEP:
-            self._done.popitem(last=False)
+            dropped, _ = self._done.popitem(last=False)
+            self._unreported.pop(dropped, None)
         return self._report(o, status, reason, late=False)
 
     def _late(self, o: _Order) -> OrderOutcome | None:
@@ -890,6 +916,7 @@ class ComboExecutor:
         o.reported = list(o.filled)
         o.reported_value = list(o.value)
         o.reported_fees = o.fees
+        self._unreported.pop(o.order_id, None)
         return OrderOutcome(
             position_id=o.position_id, order_id=o.order_id, purpose=o.purpose, status=status,
             units=o.units, filled_units=done, leg_fills=tuple(fills), net_price=round(net, 10),

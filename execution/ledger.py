@@ -12,6 +12,8 @@ multiplier from the instrument catalogue). Realised P&L uses each contract's ave
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -429,6 +431,8 @@ class Ledger:
         self._unmanaged_avg: dict[Contract, float] = {}
         self._entries: dict[StrategyKey, int] = {}
         self._equity: dict[date, float] = {}
+        self._equity_last: date | None = None
+        self._equity_rewrites = 0
         self._seq = 0
         self.trade_log: list[TradeRecord] = []
         self.closed_trades: list[ClosedTrade] = []
@@ -848,7 +852,28 @@ class Ledger:
     def record_equity(self, day: date, equity: float) -> None:
         """End-of-day equity (USD); a second value for the same day replaces the first."""
         if math.isfinite(equity):
+            last = self._equity_last
+            if last is not None and day <= last:
+                self._equity_rewrites += 1
+            else:
+                self._equity_last = day
             self._equity[day] = equity
+
+    def equity_revision(self) -> tuple[int, int]:
+        """``(rewrites, points)``: ``rewrites`` counts values recorded for a day not after the
+        latest recorded day (a replacement or an insertion); while it stays the same, the points
+        recorded since are appended days, newest last (see :meth:`equity_points_after`)."""
+        return self._equity_rewrites, len(self._equity)
+
+    def equity_points_after(self, count: int) -> list[tuple[date, float]]:
+        """The points recorded after the first ``count`` (in recording order; oldest first
+        while :meth:`equity_revision` reports no rewrite since ``count`` points were seen)."""
+        n = len(self._equity) - count
+        if n <= 0:
+            return []
+        tail = list(itertools.islice(reversed(self._equity.items()), n))
+        tail.reverse()
+        return tail
 
     def equity_series(self) -> pd.Series:
         """Daily equity as a float Series indexed by date, oldest first."""
@@ -947,6 +972,7 @@ class Ledger:
             if len(row) != 2:
                 raise codec.StateFormatError("equity: expected [day, value]")
             ledger._equity[codec.dec_date(row[0], "equity")] = codec.as_float(row[1], "equity")
+        ledger._equity_last = max(ledger._equity, default=None)
         ledger._seq = codec.get_int(d, "seq")
         ledger.trade_log = [TradeRecord.from_obj(x)
                             for x in codec.seq(codec.field(d, "trade_log"), "trade_log")]
@@ -1007,3 +1033,135 @@ def _position_from(value: Json) -> Position:
         multiplier=codec.get_float(d, "multiplier"),
         expiry=codec.dec_date(codec.field(d, "expiry"), "expiry"),
         parent_id=codec.get_opt_str(d, "parent_id"), meta=tuple(meta))
+
+
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def json_text(value: Json) -> str:
+    """Compact strict JSON with sorted keys (the encoding of the stored state)."""
+    return _ENCODE(value)
+
+
+def json_object(members: Mapping[str, str]) -> str:
+    """:func:`json_text` of an object whose member values are given already encoded."""
+    return "{" + ",".join(f"{_ENCODE(k)}:{members[k]}" for k in sorted(members)) + "}"
+
+
+def json_array(items: Iterable[str]) -> str:
+    """:func:`json_text` of an array whose items are given already encoded."""
+    return "[" + ",".join(items) + "]"
+
+
+class _Tail:
+    """Encoded items of an append-only history from index ``start`` on, each kept with the
+    (immutable) item it encodes."""
+
+    __slots__ = ("items", "start")
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.items: list[tuple[TradeRecord | ClosedTrade, str]] = []
+
+
+class LedgerJson:
+    """:func:`json_text` of :meth:`Ledger.to_obj` without re-encoding what did not change.
+
+    Kept across saves of one ledger: the items of the trade log and closed trades (immutable
+    records, reused while the same object sits at the same index), open positions (immutable,
+    by identity), entry expectations, and the equity series (extended with the points recorded
+    since, rebuilt after any rewrite of an earlier day). The books, counters and unmanaged
+    holdings are encoded on every call. The text is the same as encoding :meth:`Ledger.to_obj`
+    in full.
+    """
+
+    def __init__(self) -> None:
+        self._ledger: Ledger | None = None
+        self._tails: dict[str, _Tail] = {}
+        self._positions: dict[str, tuple[Position, str]] = {}
+        self._expect: dict[str, tuple[EntryFacts, str | None, str]] = {}
+        self._equity_rev: tuple[int, int] = (-1, 0)
+        self._equity_parts: list[str] = []
+        self._equity_text = "[]"
+
+    def text(self, ledger: Ledger, skip: Mapping[str, int] | None = None) -> str:
+        """Same as ``json_text(ledger.to_obj(skip))``."""
+        if ledger is not self._ledger:
+            self._ledger = ledger
+            self._tails = {}
+            self._positions = {}
+            self._expect = {}
+            self._equity_rev = (-1, 0)
+        sk = skip or {}
+        positions, self._positions = self._positions, {}
+        expect, self._expect = self._expect, {}
+        members = {
+            "books": json_object({pid: _ENCODE(b.to_obj()) for pid, b in ledger._books.items()}),
+            "closed_trades": self._tail("closed_trades", ledger.closed_trades,
+                                        sk.get("closed_trades", 0)),
+            "entries": _ENCODE({k.value: n for k, n in ledger._entries.items()}),
+            "equity": self._equity(ledger),
+            "expect": json_object({pid: self._expect_text(expect, pid, f, r)
+                                   for pid, (f, r) in ledger._expect.items()}),
+            "positions": json_array([self._position_text(positions, p)
+                                     for p in ledger._positions.values()]),
+            "seq": _ENCODE(ledger._seq),
+            "trade_log": self._tail("trade_log", ledger.trade_log, sk.get("trade_log", 0)),
+            "unmanaged": _ENCODE([[c.symbol, q, ledger._unmanaged_avg.get(c, 0.0)]
+                                  for c, q in ledger._unmanaged.items()]),
+        }
+        return json_object(members)
+
+    def _tail(self, name: str, items: Sequence[TradeRecord | ClosedTrade],
+              start: int) -> str:
+        tail = self._tails.get(name)
+        if tail is None or start < tail.start:
+            tail = self._tails[name] = _Tail(start)
+        elif start > tail.start:
+            del tail.items[:start - tail.start]
+            tail.start = start
+        cached = tail.items
+        del cached[max(len(items) - start, 0):]
+        out: list[str] = []
+        for j, item in enumerate(items[start:]):
+            if j < len(cached) and cached[j][0] is item:
+                out.append(cached[j][1])
+                continue
+            text = _ENCODE(item.to_obj())
+            if j < len(cached):
+                cached[j] = (item, text)
+            else:
+                cached.append((item, text))
+            out.append(text)
+        return json_array(out)
+
+    def _position_text(self, before: dict[str, tuple[Position, str]], p: Position) -> str:
+        hit = before.get(p.position_id)
+        text = hit[1] if hit is not None and hit[0] is p else _ENCODE(_position_obj(p))
+        self._positions[p.position_id] = (p, text)
+        return text
+
+    def _expect_text(self, before: dict[str, tuple[EntryFacts, str | None, str]], pid: str,
+                     facts: EntryFacts, replaces: str | None) -> str:
+        hit = before.get(pid)
+        if hit is not None and hit[0] is facts and hit[1] == replaces:
+            text = hit[2]
+        else:
+            text = _ENCODE({"facts": facts.to_obj(), "replaces": replaces})
+        self._expect[pid] = (facts, replaces, text)
+        return text
+
+    def _equity(self, ledger: Ledger) -> str:
+        rev = ledger.equity_revision()
+        if rev == self._equity_rev:
+            return self._equity_text
+        rewrites, count = rev
+        if rewrites != self._equity_rev[0] or count < self._equity_rev[1]:
+            points = sorted(ledger._equity.items())
+            self._equity_parts = []
+        else:
+            points = ledger.equity_points_after(self._equity_rev[1])
+        self._equity_parts.extend(_ENCODE([d.isoformat(), v]) for d, v in points)
+        self._equity_rev = rev
+        self._equity_text = json_array(self._equity_parts)
+        return self._equity_text

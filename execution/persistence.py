@@ -10,6 +10,7 @@ is held as unmanaged, so no position is forgotten).
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -19,7 +20,7 @@ from config.model import Config
 from execution import codec
 from execution.codec import Json, JsonObj
 from execution.executor import ComboExecutor, WorkingOrderSnapshot
-from execution.ledger import Ledger
+from execution.ledger import Ledger, LedgerJson, json_array, json_object, json_text
 
 FORMAT = 1
 HISTORY_CHUNK = 200
@@ -128,12 +129,21 @@ class StateWriter:
     document that counts them; the main document holds the open book, working orders, counters
     and the history items after the last full chunk. A crash between a chunk and the main
     document leaves a chunk the next save writes again with the same content.
+
+    The main document's text is the same as :func:`dump_state` gives; parts that did not change
+    since the previous save (history items, the equity series, open positions, the remembered
+    event ids) are not encoded again.
     """
 
     def __init__(self, store: TextStore, key: str) -> None:
         self._store = store
         self._key = key
         self._chunks: dict[str, int] = {}
+        self._ledger_json = LedgerJson()
+        self._seen_of: ComboExecutor | None = None
+        self._seen_rev: tuple[int, int] = (-1, 0)
+        self._seen_parts: deque[str] = deque()
+        self._seen_text = "[]"
 
     def save(self, ledger: Ledger, executor: ComboExecutor,
              counters: Mapping[str, int] | None = None,
@@ -147,8 +157,44 @@ class StateWriter:
                                  json.dumps(part, allow_nan=False, separators=(",", ":")))
                 n += 1
             self._chunks[name] = n
-        self._store.save(self._key, dump_state(ledger, executor, counters, extras,
-                                               self._chunks))
+        self._store.save(self._key, self.text(ledger, executor, counters, extras))
+
+    def text(self, ledger: Ledger, executor: ComboExecutor,
+             counters: Mapping[str, int] | None = None,
+             extras: Mapping[str, Json] | None = None) -> str:
+        """The main document as :func:`dump_state` with the chunks written so far."""
+        done = {name: n * HISTORY_CHUNK for name, n in self._chunks.items()}
+        members = {
+            "format": json_text(FORMAT),
+            "history_chunks": json_text({k: int(v) for k, v in self._chunks.items()}),
+            "ledger": self._ledger_json.text(ledger, done),
+            "working": json_array([json_text(w.to_obj()) for w in executor.working_orders()]),
+            "seen_events": self._seen(executor),
+            "counters": json_text({k: int(v) for k, v in (counters or {}).items()}),
+            "extras": json_text(dict(extras or {})),
+        }
+        return json_object(members)
+
+    def _seen(self, executor: ComboExecutor) -> str:
+        """Text of ``executor.recent_event_ids()``, extended by the ids added since the last
+        call while none was moved (see :meth:`ComboExecutor.recent_event_revision`)."""
+        rev = executor.recent_event_revision()
+        if executor is self._seen_of and rev == self._seen_rev:
+            return self._seen_text
+        parts = self._seen_parts
+        added = rev[1] - self._seen_rev[1]
+        if executor is not self._seen_of or rev[0] != self._seen_rev[0] or added < 0:
+            parts.clear()
+            ids = executor.recent_event_ids()
+        else:
+            ids = executor.recent_event_ids(added)
+        parts.extend(json_text(i) for i in ids)
+        keep = executor.recent_event_count()
+        while len(parts) > keep:
+            parts.popleft()
+        self._seen_of, self._seen_rev = executor, rev
+        self._seen_text = json_array(parts)
+        return self._seen_text
 
 
 def chunk_key(key: str, name: str, n: int) -> str:

@@ -640,3 +640,32 @@ def test_working_queries_when_entry_working_report_it() -> None:
     assert ex.has_working_entry(StrategyKey.FRIDAY_0DTE, "SPXW")
     assert not ex.has_working_entry(StrategyKey.FRIDAY_0DTE, "SPY")
     assert ex.working_order_id("7") == oid
+
+
+def test_recent_event_ids_when_last_given_then_newest_and_revision_counts_changes() -> None:
+    ex, _ = executor()
+    assert ex.recent_event_revision() == (0, 0) and ex.recent_event_ids(3) == ()
+    ex.remember_events(["a", "b", "c", "d"])
+
+    assert ex.recent_event_ids(2) == ("c", "d")
+    assert ex.recent_event_ids(10) == ex.recent_event_ids() == ("a", "b", "c", "d")
+    assert ex.recent_event_ids(0) == ()
+    assert ex.recent_event_revision() == (0, 4) and ex.recent_event_count() == 4
+    ex.remember_events(["b"])
+    assert ex.recent_event_ids() == ("a", "c", "d", "b")
+    assert ex.recent_event_revision() == (1, 4)
+
+
+def test_pending_fills_when_many_orders_done_then_only_unreported_fills() -> None:
+    ex, router, q, oid = open_entry(units=2)
+    ev = Events()
+    ex.on_event(ev.leg(oid, LONG_PUT, 1, 1.00, at(1)))
+    for n in range(30):  # completed orders on other positions
+        other = ex.submit_entry(f"p{n}", "t", CREDIT_SPREAD, 1, q, T0)
+        assert other is not None
+        for event in ev.fill_order(router.orders[other], other, fill_prices(), at(1)):
+            ex.on_event(event)
+
+    assert ex.pending_fills() == {LONG_PUT: 1}
+    ex.on_event(ev.cancelled(oid, at(2)))
+    assert ex.pending_fills() == {}

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from execution.codec import Json
 from execution.executor import ComboExecutor
 from execution.ledger import Ledger
 from execution.persistence import (
@@ -249,3 +250,66 @@ def test_load_state_when_history_chunk_missing_then_safe_mode_not_crash() -> Non
 
     assert loaded.safe_mode and loaded.state is None
     assert "missing" in loaded.message
+
+
+def assert_saved_as_dump_state(store: MemoryStore, ledger: Ledger, ex: ComboExecutor,
+                               counters: dict[str, int], extras: dict[str, Json]) -> None:
+    """The writer's main document is the text :func:`dump_state` gives for the same state."""
+    chunks = json.loads(store.data[KEY])["history_chunks"]
+    assert store.data[KEY] == dump_state(ledger, ex, counters, extras, chunks)
+
+
+def test_state_writer_when_state_changes_between_saves_then_text_equals_dump_state() -> None:
+    ledger, ex = busy_state()
+    store = MemoryStore()
+    writer = StateWriter(store, KEY)
+    counters: dict[str, int] = {"next_id": 4}
+    extras: dict[str, Json] = {"breakers": {"peak": 100150.0}, "session": {"day": None}}
+
+    def save() -> None:
+        writer.save(ledger, ex, counters, extras)
+        assert_saved_as_dump_state(store, ledger, ex, counters, extras)
+
+    save()
+    save()
+    for i in range(5):  # appended days
+        ledger.record_equity(date(2026, 3, 10) + timedelta(days=i), 100_000.0 + i)
+        save()
+    ledger.record_equity(date(2026, 3, 14), 99_000.5)  # the latest day again
+    save()
+    ledger.record_equity(date(2026, 3, 1), 98_000.0)  # an earlier day
+    save()
+    ledger.record_equity(date(2026, 3, 20), 97_000.0)
+    save()
+    long_history(ledger, HISTORY_CHUNK - 3)  # the tails grow across a chunk boundary
+    save()
+    long_history(ledger, 5)
+    save()
+    ledger.trade_log[-1] = ledger.trade_log[1]  # an item replaced in the unchunked tail
+    save()
+    ex.remember_events(f"X{i}" for i in range(10))  # ids added
+    save()
+    ex.remember_events(["X3"])  # an id seen again moves to the newest end
+    save()
+    ex.remember_events(f"Y{i}" for i in range(5000))  # more than the executor keeps
+    save()
+    router = FakeRouter()
+    ev = Events()
+    ev.n = 10_000
+    ex2 = ComboExecutor(CFG, router)
+    oid = ex2.submit_entry("7", "#7", CREDIT_SPREAD, 1, spread_quotes(), T0)
+    assert oid is not None
+    for event in ev.fill_order(router.orders[oid], oid, {LONG_PUT: 1.0, SHORT_PUT: 2.15}, T0):
+        for o in ex2.on_event(event):
+            ledger.open_position(o, facts())  # a new position, book and expectation
+    ex = ex2  # another executor
+    save()
+    counters["next_id"] = 8
+    extras["session"] = {"day": "2026-03-20"}
+    save()
+    loaded = load_state(store, KEY, CFG)  # another ledger object with the same content
+    assert loaded.state is not None
+    ledger = loaded.state.ledger
+    save()
+    ledger.record_equity(date(2026, 3, 23), 97_500.0)
+    save()
