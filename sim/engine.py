@@ -379,7 +379,8 @@ def run(spec: RunSpec, state_dir: Path, *, env: Environment | None = None,
     spec
         The run's inputs.
     state_dir
-        Directory for the :class:`FileStore` (created when missing).
+        Directory for the :class:`FileStore` (created when missing; written after every
+        session and at the end, see ``FileStore.deferred``).
     env
         A pre-built environment (built from ``spec`` when None).
     system_factory
@@ -392,7 +393,7 @@ def run(spec: RunSpec, state_dir: Path, *, env: Environment | None = None,
     """
     started = _time.perf_counter()
     env = env or build_environment(spec)
-    store = FileStore(state_dir, durable=False)
+    store = FileStore(state_dir, durable=False, deferred=True)
     log_lines: list[str] = []
     factory = system_factory or default_system_factory
     view = env.system_market
@@ -450,6 +451,7 @@ def run(spec: RunSpec, state_dir: Path, *, env: Environment | None = None,
             system.on_session_end(now)
             in_system += clock() - t0
             broker.settle(day)
+            store.flush()
             audit_session(system, broker, day, audit)
             equity.append((day, broker.account().nlv))
             closes.append((day, market.day_close("SPX") or math.nan, float(market.state().vix[0])))
@@ -459,6 +461,7 @@ def run(spec: RunSpec, state_dir: Path, *, env: Environment | None = None,
         in_system += clock() - t0
     finally:
         bar.close()
+        store.flush()
     audit_orders(broker, audit)
     faults = env.injector.risk_events() if env.injector is not None else {}
     system.results.risk_events.update(faults)

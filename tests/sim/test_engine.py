@@ -170,3 +170,37 @@ def test_ports_when_sim_objects_then_implement_market_broker_store(
     env.market.advance(market_now)
     assert market.now() == market_now
     assert market.account().nlv == pytest.approx(100_000.0)
+
+
+class _SavingStub(StubSystem):
+    """Saves the bar time at every bar and records what the state directory holds on disk at
+    each session's first bar."""
+
+    on_disk: list[tuple[datetime, str | None]]
+
+    def on_bar(self, now: datetime) -> None:
+        if not self.bars or self.bars[-1].date() != now.date():
+            disk = FileStore(self.store.directory).load("probe")
+            self.on_disk.append((now, disk))
+        super().on_bar(now)
+        self.store.save("probe", now.isoformat())
+
+
+def test_run_when_state_saved_every_bar_then_written_after_each_session_and_at_end(
+        calendar: TradingCalendar, tmp_path: Path) -> None:
+    spec = RunSpec(date(2022, 4, 4), date(2022, 4, 6))
+    made: list[_SavingStub] = []
+
+    def factory(*args: object) -> _SavingStub:
+        system = _SavingStub(*args)  # type: ignore[arg-type]
+        system.on_disk = []
+        made.append(system)
+        return system
+
+    run(spec, tmp_path / "state", env=build_environment(spec, cal=calendar),
+        system_factory=factory, fires=rule_fires, progress=False)
+
+    (system,) = made
+    closes = [calendar.bar_times(d, 5)[-1] for d in calendar.sessions(spec.start, spec.end)]
+    assert [disk for _, disk in system.on_disk] == [None] + [t.isoformat() for t in closes[:-1]]
+    assert FileStore(tmp_path / "state").load("probe") == closes[-1].isoformat()

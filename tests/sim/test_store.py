@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,3 +45,37 @@ def test_file_store_when_any_key_and_text_then_round_trip_inside_directory(
         store.save(key, text)
         assert store.load(key) == text
         assert store.path(key).parent == Path(tmp)
+
+
+def test_deferred_store_when_saved_then_loads_see_it_and_flush_writes_latest_text(
+        tmp_path: Path) -> None:
+    store = FileStore(tmp_path, durable=False, deferred=True)
+    store.save("k", "first")
+    store.save("k", "second")
+    store.save("other", "x")
+    assert store.load("k") == "second"
+    assert list(tmp_path.iterdir()) == []
+    assert FileStore(tmp_path).load("k") is None
+    store.flush()
+    assert FileStore(tmp_path).load("k") == "second"
+    assert FileStore(tmp_path).load("other") == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [store.path("k").name, store.path("other").name])
+    store.save("k", "third")
+    assert FileStore(tmp_path).load("k") == "second"
+    store.flush()
+    assert FileStore(tmp_path).load("k") == "third"
+
+
+def test_deferred_store_when_key_unusable_then_save_raises_at_once(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, deferred=True)
+    with pytest.raises(ValueError, match="non-empty"):
+        store.save("", "text")
+
+
+def test_deferred_store_when_not_saved_then_loads_from_disk(tmp_path: Path) -> None:
+    FileStore(tmp_path).save("k", "on disk")
+    store = FileStore(tmp_path, deferred=True)
+    assert store.load("k") == "on disk"
+    store.flush()
+    assert store.load("k") == "on disk"
