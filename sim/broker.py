@@ -35,6 +35,7 @@ from sim.faults import BrokerFaults
 from sim.fees import TASTYTRADE, FeeSchedule
 from sim.margin import MarginModel, plan
 from sim.market import ContractSet, SimMarket
+from sim.pricing import FloatArray, Valuation
 
 SPAN_REFRESH: Final = timedelta(minutes=30)
 """How often the SPAN-like futures-option requirement is recomputed while holdings are unchanged
@@ -183,17 +184,24 @@ class SimBroker:
         """(market value, buying power used) of the holdings ``cs.qty`` in dollars.
 
         The SPAN part is refreshed every ``SPAN_REFRESH`` (and whenever the holdings change,
-        which builds a new set); the Reg-T part at every call.
+        which builds a new set); the Reg-T part follows every bar: for a ``whole_day`` set the
+        value and the Reg-T part of every bar of its valuation grid are computed at once (the
+        same numbers as bar by bar).
         """
         if not cs.contracts or cs.qty is None:
             return 0.0, 0.0
         val = self.market.value_set(cs)
-        mids = np.where(np.isfinite(val.bid) & np.isfinite(val.ask), 0.5 * (val.bid + val.ask),
-                        val.mid)
-        value = float(np.sum(cs.qty * mids * cs.batch.multiplier))
         if cs.plan is None:
             cs.plan = plan(cs.contracts, cs.qty, cs.batch)
-        used = self.margin.reg_t_part(cs.plan, cs.batch, val)
+        if cs.whole_day and cs.grid is not None and cs.grid_row >= 0:
+            if cs.totals is None or cs.totals_of is not cs.grid:
+                cs.totals = self._value_and_reg_t(cs, cs.grid)
+                cs.totals_of = cs.grid
+            value = float(cs.totals[0][cs.grid_row])
+            used = float(cs.totals[1][cs.grid_row])
+        else:
+            value = float(self._value_and_reg_t(cs, val)[0])
+            used = self.margin.reg_t_part(cs.plan, cs.batch, val)
         if cs.plan.span.size:
             now = self.market.now()
             if (not cache_span or cs.span_time is None
@@ -203,6 +211,17 @@ class SimBroker:
                 cs.span_time = now
             used += cs.span_value
         return value, used
+
+    def _value_and_reg_t(self, cs: ContractSet, val: Valuation) -> tuple[FloatArray, FloatArray]:
+        """Market value of ``cs.qty`` and the Reg-T requirement at each bar of ``val`` (shape
+        (bars,) for a (bars, n) valuation)."""
+        assert cs.qty is not None and cs.plan is not None
+        mids = np.where(np.isfinite(val.bid) & np.isfinite(val.ask), 0.5 * (val.bid + val.ask),
+                        val.mid)
+        value = np.sum(cs.qty * mids * cs.batch.multiplier, axis=-1)
+        used = self.margin.reg_t_rows(cs.plan, cs.batch, val)
+        return (np.asarray(value, dtype=np.float64),
+                np.broadcast_to(np.asarray(used, dtype=np.float64), value.shape))
 
     def account(self) -> Account:
         """NLV = cash + sum(holding x mid x multiplier); BP used from the margin model;

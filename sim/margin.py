@@ -189,26 +189,35 @@ class MarginModel:
 
     def reg_t_part(self, p: MarginPlan, batch: ContractBatch, val: Valuation) -> float:
         """Dollar requirement of the Reg-T pools."""
+        return float(self.reg_t_rows(p, batch, val))
+
+    def reg_t_rows(self, p: MarginPlan, batch: ContractBatch, val: Valuation
+                   ) -> FloatArray | float:
+        """:meth:`reg_t_part` of each bar of a (bars, n) valuation as an array of shape (bars,)
+        (of a one-bar valuation of shape (n,): a number); each bar's figure is the same number
+        :meth:`reg_t_part` gives for that bar alone."""
         mids = np.where(np.isfinite(val.bid) & np.isfinite(val.ask), 0.5 * (val.bid + val.ask),
                         val.mid)
         mult = batch.multiplier
-        total = 0.0
+        total: FloatArray | float = 0.0
         if p.pair_short.size:
             s, lng = p.pair_short, p.pair_long
-            per = np.maximum(mids[lng] - mids[s] + p.pair_width, 0.0)
-            total += float(np.sum(per * p.pair_n * mult[s]))
+            per = np.maximum(mids[..., lng] - mids[..., s] + p.pair_width, 0.0)
+            total = total + np.sum(per * p.pair_n * mult[s], axis=-1)
         if p.naked.size:
             r = p.naked
-            k, u = batch.strike[r], val.underlying[r]
+            k, u = batch.strike[r], val.underlying[..., r]
             put = ~batch.is_call[r]
             otm = np.where(put, np.maximum(u - k, 0.0), np.maximum(k - u, 0.0))
             base = np.where(put, k, u)
-            per = np.maximum(self.reg_t.naked_pct * u - otm, self.reg_t.min_pct * base) + mids[r]
-            total += float(np.sum(per * p.naked_n * mult[r]))
+            per = (np.maximum(self.reg_t.naked_pct * u - otm, self.reg_t.min_pct * base)
+                   + mids[..., r])
+            total = total + np.sum(per * p.naked_n * mult[r], axis=-1)
         if p.longs.size:
-            total += float(np.sum(mids[p.longs] * p.long_n * mult[p.longs]))
+            total = total + np.sum(mids[..., p.longs] * p.long_n * mult[p.longs], axis=-1)
         if p.linear.size:
-            total += float(np.sum(val.underlying[p.linear] * p.linear_n * mult[p.linear]))
+            total = total + np.sum(val.underlying[..., p.linear] * p.linear_n * mult[p.linear],
+                                   axis=-1)
         return total
 
     def span_part(self, p: MarginPlan, qty: IntArray, batch: ContractBatch, val: Valuation,

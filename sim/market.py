@@ -39,11 +39,14 @@ class ContractSet:
     """A fixed tuple of simulated contracts with their static columns and row numbers.
 
     ``qty`` optionally carries signed holdings per row; ``plan`` is the margin plan of those
-    holdings (set by the broker); the market caches the set's valuation per bar.
+    holdings (set by the broker); the market caches the set's valuation per bar. A ``whole_day``
+    set's valuation is row ``grid_row`` of ``grid``; ``totals`` holds what the broker derived from
+    a whole grid (for the grid ``totals_of``).
     """
 
-    __slots__ = ("batch", "contracts", "grid", "grid_day", "grid_from", "plan", "qty", "rows",
-                 "span_time", "span_value", "stamp", "valuation", "whole_day")
+    __slots__ = ("batch", "contracts", "grid", "grid_day", "grid_from", "grid_row", "plan", "qty",
+                 "rows", "span_time", "span_value", "stamp", "totals", "totals_of", "valuation",
+                 "whole_day")
 
     def __init__(self, contracts: tuple[Contract, ...], batch: ContractBatch,
                  qty: IntArray | None = None, whole_day: bool = False) -> None:
@@ -52,6 +55,9 @@ class ContractSet:
         self.grid: Valuation | None = None
         self.grid_day = -1
         self.grid_from = 0
+        self.grid_row = -1
+        self.totals: tuple[FloatArray, FloatArray] | None = None
+        self.totals_of: Valuation | None = None
         self.batch = batch
         self.rows = {c: i for i, c in enumerate(contracts)}
         self.qty = qty
@@ -169,7 +175,8 @@ class SimMarket:
             if cs.grid is None or cs.grid_day != day or cs.grid_from > self._bar:
                 cs.grid = self.pricer.value_grid(cs.batch, self.rest_of_day())
                 cs.grid_day, cs.grid_from = day, self._bar
-            cs.valuation = cs.grid.row(self._bar - cs.grid_from)
+            cs.grid_row = self._bar - cs.grid_from
+            cs.valuation = cs.grid.row(cs.grid_row)
         else:
             cs.valuation = self.pricer.value(cs.batch, self.state())
         cs.stamp = self._stamp

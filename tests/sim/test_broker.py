@@ -274,3 +274,55 @@ def test_margin_when_short_call_covered_by_longer_dated_lower_call_then_diagonal
     assert p.naked.size == 0 and p.pair_short.tolist() == [1]
     req = env.broker.margin.requirement(p, qty, cs.batch, val, env.market.state())
     assert req == pytest.approx((mid[0] - mid[1]) * 100)
+
+
+def test_account_when_book_held_over_bars_then_same_as_valuing_each_bar_alone(
+        make_env: Callable[..., Environment]) -> None:
+    env = _env_at(make_env)
+    spot = env.market.price("SPY")
+    assert spot is not None
+    s = float(round(spot.value))
+    orders = [(_spy_spread(env), -1),
+              ((ComboLeg(Contract("SPY", EXP, s - 30.0, Right.PUT), 1),), -2),
+              ((ComboLeg(Contract("SPY", EXP, s + 10.0, Right.CALL), 1),), 1)]
+    for n, (legs, qty) in enumerate(orders):
+        oid = env.broker.submit(_order(legs, qty, 50.0 if qty < 0 else 100.0, pid=str(n)))
+        advance_to(env, T1)
+        env.broker.replace_limit(oid, _natural(env, legs, 1 if qty > 0 else -1))
+        env.broker.process(T1)
+    assert len(env.broker.holdings()) == 4
+    when = T1
+    for _ in range(12):
+        when += timedelta(minutes=5)
+        advance_to(env, when)
+        acct = env.broker.account()
+        ws = env.broker.watch_set()
+        assert ws.qty is not None and ws.plan is not None
+        val = env.market.value_set(ws)
+        mids = np.where(np.isfinite(val.bid) & np.isfinite(val.ask),
+                        0.5 * (val.bid + val.ask), val.mid)
+        value = float(np.sum(ws.qty * mids * ws.batch.multiplier))
+        used = env.broker.margin.reg_t_part(ws.plan, ws.batch, val)
+        assert acct.nlv == env.broker.cash + value
+        assert acct.bp_used == used > 0
+
+
+def test_reg_t_rows_when_grid_of_bars_then_each_row_as_reg_t_part_of_that_bar(
+        make_env: Callable[..., Environment]) -> None:
+    env = _env_at(make_env)
+    spot = env.market.price("SPY")
+    assert spot is not None
+    s = float(round(spot.value))
+    contracts = tuple(Contract("SPY", EXP, s + d, r) for d, r in (
+        (-5.0, Right.PUT), (-10.0, Right.PUT), (-40.0, Right.PUT), (5.0, Right.CALL),
+        (0.0, Right.CALL)))
+    qty = np.array([-2, 1, -1, 3, -1], dtype=np.int64)
+    cs = env.market.contract_set(contracts, qty, whole_day=True)
+    env.market.value_set(cs)
+    assert cs.grid is not None and cs.grid.mid.shape[0] > 1
+    p = plan(contracts, qty, cs.batch)
+    assert p.pair_short.size and p.naked.size and p.longs.size
+    rows = env.broker.margin.reg_t_rows(p, cs.batch, cs.grid)
+    assert isinstance(rows, np.ndarray)
+    assert rows.tolist() == [env.broker.margin.reg_t_part(p, cs.batch, cs.grid.row(i))
+                             for i in range(cs.grid.mid.shape[0])]
