@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import partial
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -106,6 +106,34 @@ class HasExitRules(Protocol):
 
 
 Outcome = TradeIdea | Skip
+T = TypeVar("T")
+
+# Positions whose derived facts :class:`PerPosition` keeps before it starts again.
+_PER_POSITION_ENTRIES = 256
+
+
+class PerPosition(Generic[T]):
+    """Facts derived from a position, worked out once per position object.
+
+    Positions are immutable (the ledger replaces one that changes), so a fact of the same
+    position object never changes; a replaced position is worked out again.
+    """
+
+    __slots__ = ("_derive", "_memo")
+
+    def __init__(self, derive: Callable[[Position], T]) -> None:
+        self._derive = derive
+        self._memo: dict[str, tuple[Position, T]] = {}
+
+    def __call__(self, position: Position) -> T:
+        hit = self._memo.get(position.position_id)
+        if hit is not None and hit[0] is position:
+            return hit[1]
+        value = self._derive(position)
+        if len(self._memo) >= _PER_POSITION_ENTRIES:
+            self._memo.clear()
+        self._memo[position.position_id] = (position, value)
+        return value
 Handler = Callable[[StrategyContext, Schedule], tuple[Outcome, ...] | None]
 
 

@@ -27,9 +27,10 @@ import numpy as np
 
 from config.enums import ExpiryKind, Right
 from config.model import Config, ExitRules, Schedule
-from execution.types import ExitDecision, ExitReason, Position
+from execution.types import ExitDecision, ExitReason, Position, PositionLeg
 from strategies.base import (
     Outcome,
+    PerPosition,
     RuleSpec,
     SkipReason,
     SkipSignal,
@@ -60,6 +61,7 @@ class Ipmcc(StrategyBase):
         super().__init__(cfg, self.spec.common)
         self._rules = {"entry": RuleSpec(self._entry), "call": RuleSpec(self._calls)}
         self._short_call_rules = ExitRules()
+        self._entry_extrinsic = PerPosition(self._call_extrinsic)
 
     def exit_rules(self, position: Position) -> ExitRules:
         """The configured LEAP rules for the LEAP; none for the short call (see :meth:`manage`)."""
@@ -177,6 +179,23 @@ class Ipmcc(StrategyBase):
                          parent_id=leap.position_id, replaces=old.position_id)
 
     # -- management ------------------------------------------------------------------------------
+    @staticmethod
+    def _call_extrinsic(position: Position) -> tuple[PositionLeg, float] | None:
+        """A short call's leg and its extrinsic value at entry (its ``leg_price`` meta, else the
+        entry credit of a one-leg position, less the intrinsic value at the ``underlying``
+        meta); None when a fact is missing or the extrinsic value was not positive."""
+        leg = next((lg for lg in position.legs if lg.ratio < 0), None)
+        if leg is None:
+            return None
+        entry = meta_float(position, leg_price_key(leg.contract))
+        if entry is None and len(position.legs) == 1:
+            entry = -position.entry_price
+        s0 = meta_float(position, UNDERLYING_KEY)
+        if entry is None or s0 is None:
+            return None
+        e0 = entry - max(s0 - leg.contract.strike, 0.0)
+        return (leg, e0) if e0 > 0 else None
+
     def manage(self, position: Position, mark: PositionMark,
                ctx: StrategyContext) -> ExitDecision | None:
         """Short call: close when its LEAP is gone (DEFENCE) or when ``call_profit_fraction`` of
@@ -187,20 +206,14 @@ class Ipmcc(StrategyBase):
         if not any(p.position_id == position.parent_id for p in ctx.positions(self.key)):
             return ExitDecision(pid, ExitReason.DEFENCE,
                                 f"parent LEAP {position.parent_id} is no longer open")
-        leg = next((lg for lg in position.legs if lg.ratio < 0), None)
-        lm = next((m for m in mark.legs if leg is not None and m.contract == leg.contract), None)
-        if leg is None or lm is None:
+        extrinsic = self._entry_extrinsic(position)
+        if extrinsic is None:
             return None
-        entry = meta_float(position, leg_price_key(leg.contract))
-        if entry is None and len(position.legs) == 1:
-            entry = -position.entry_price
-        s0 = meta_float(position, UNDERLYING_KEY)
-        if entry is None or s0 is None:
+        leg, e0 = extrinsic
+        lm = next((m for m in mark.legs if m.contract == leg.contract), None)
+        if lm is None:
             return None
         k = leg.contract.strike
-        e0 = entry - max(s0 - k, 0.0)
-        if e0 <= 0:
-            return None
         e_now = lm.mid - max(mark.underlying_price - k, 0.0)
         captured = (e0 - e_now) / e0
         if captured >= self.spec.call_profit_fraction:

@@ -20,6 +20,7 @@ from config.model import Config, Schedule
 from execution.types import ExitDecision, ExitReason, Position, PositionLeg
 from strategies.base import (
     Outcome,
+    PerPosition,
     RuleSpec,
     SkipReason,
     SkipSignal,
@@ -42,6 +43,7 @@ class Lt112(StrategyBase):
         self.spec = cfg.strategies.lt112
         super().__init__(cfg, self.spec.common)
         self._rules = {"entry": RuleSpec(self._entry), "entry_extra": RuleSpec(self._entry)}
+        self._naked_credit = PerPosition(self._entry_credit)
 
     def _entry(self, ctx: StrategyContext, sched: Schedule) -> tuple[Outcome, ...]:
         spec = self.spec
@@ -89,17 +91,28 @@ class Lt112(StrategyBase):
                   f"{price:g} vs 52w high {high:g}")
         return (require_credit(self.idea(snap, Structure.PUT_112, legs, expiry, reason, None)),)
 
-    def manage(self, position: Position, mark: PositionMark,
-               ctx: StrategyContext) -> ExitDecision | None:
-        """Naked-pair profit take (those legs only) or naked-put stop (whole position)."""
+    @staticmethod
+    def _entry_credit(position: Position) -> tuple[PositionLeg, float] | None:
+        """The naked leg and the pair's entry credit (2 × its ``leg_price`` meta); None without
+        a naked leg or a positive entry price."""
         naked = next((leg for leg in position.legs if leg.ratio == NAKED_RATIO), None)
         if naked is None:
             return None
         entry = meta_float(position, leg_price_key(naked.contract))
-        lm = next((m for m in mark.legs if m.contract == naked.contract), None)
-        if entry is None or entry <= 0 or lm is None:
+        if entry is None or entry <= 0:
             return None
-        credit = -NAKED_RATIO * entry
+        return naked, -NAKED_RATIO * entry
+
+    def manage(self, position: Position, mark: PositionMark,
+               ctx: StrategyContext) -> ExitDecision | None:
+        """Naked-pair profit take (those legs only) or naked-put stop (whole position)."""
+        naked_credit = self._naked_credit(position)
+        if naked_credit is None:
+            return None
+        naked, credit = naked_credit
+        lm = next((m for m in mark.legs if m.contract == naked.contract), None)
+        if lm is None:
+            return None
         value = -NAKED_RATIO * lm.mid
         spec = self.spec
         if value >= spec.naked_stop_multiple * credit:

@@ -540,10 +540,7 @@ class TradingSystem:
         return _Context(self, key, now)
 
     def positions(self, key: StrategyKey | None = None) -> tuple[Position, ...]:
-        book = self.ledger.positions()
-        if key is None:
-            return tuple(book)
-        return tuple(p for p in book if p.key is key)
+        return self.ledger.positions(key)
 
     def chain(self, key: StrategyKey, root: str, min_dte: int, max_dte: int,
               now: datetime) -> ChainSnapshot | Skip:
