@@ -15,6 +15,7 @@ from execution.types import Position, Quote
 from strategies.quotes import (
     EXPIRY_CLOCK,
     MIN_T_YEARS,
+    quote_bad,
     quote_exclusions,
     solve_greeks,
     year_fraction,
@@ -76,9 +77,9 @@ class MarkPlan:
     :meth:`mark` gives exactly what :func:`mark_positions` gives for the same quotes.
     """
 
-    __slots__ = ("_bounds", "_close_us", "_first_contract", "_is_call", "_leg_contract",
-                 "_leg_parts", "_ratio", "_segment", "_solve", "_starts", "_strike",
-                 "_underlying_legs", "_want_leg", "contracts", "positions")
+    __slots__ = ("_bounds", "_close_us", "_contracts", "_first_contract", "_is_call",
+                 "_leg_contract", "_ratio", "_ratios", "_segment", "_solve", "_starts",
+                 "_strike", "_underlying_legs", "_want_leg", "contracts", "positions")
 
     def __init__(self, positions: Sequence[Position],
                  need_delta: Callable[[Position], bool] | None = None) -> None:
@@ -101,6 +102,8 @@ class MarkPlan:
             [_micros(datetime.combine(leg.contract.expiry, EXPIRY_CLOCK)) for leg in legs],
             dtype=np.int64).reshape(n)
         self._ratio = np.array([leg.ratio for leg in legs], dtype=np.float64).reshape(n)
+        self._contracts = [leg.contract for leg in legs]
+        self._ratios = [leg.ratio for leg in legs]
         models = [_model(leg.contract.root) if leg.contract.right is not None else None
                   for leg in legs]
         self._solve: list[tuple[PricingModel, BoolArray]] = []
@@ -110,12 +113,11 @@ class MarkPlan:
             if rows.any():
                 self._solve.append((model, rows))
         self._underlying_legs = [i for i, leg in enumerate(legs) if leg.contract.right is None]
-        # Per position: leg rows [start, stop), its segment among the positions with legs, the
-        # contract row of its first leg, and the legs' (contracts, ratios).
+        # Per position: leg rows [start, stop), its segment among the positions with legs and
+        # the contract row of its first leg.
         self._bounds: list[tuple[int, int]] = []
         self._segment: list[int] = []
         self._first_contract: list[int] = []
-        self._leg_parts: list[tuple[tuple[Contract, ...], tuple[int, ...]]] = []
         starts: list[int] = []
         start = 0
         for p in self.positions:
@@ -123,8 +125,6 @@ class MarkPlan:
             self._bounds.append((start, stop))
             self._segment.append(len(starts))
             self._first_contract.append(leg_contract[start] if stop > start else -1)
-            self._leg_parts.append((tuple(leg.contract for leg in p.legs),
-                                    tuple(leg.ratio for leg in p.legs)))
             if stop > start:
                 starts.append(start)
             start = stop
@@ -144,7 +144,6 @@ class MarkPlan:
         bid_c = [math.nan] * m
         ask_c = [math.nan] * m
         qt_c = [_NAT] * m
-        und_c = [math.nan] * m
         seconds: dict[datetime, int] = {}  # quotes of one pass mostly share their time
         for i, q in enumerate(quotes):
             if q is not None:
@@ -154,16 +153,13 @@ class MarkPlan:
                 if s is None:
                     s = seconds[q.time] = int(np.datetime64(q.time, "s").astype(np.int64))
                 qt_c[i] = s
-        for i, u in enumerate(underlying):
-            if u is not None:
-                und_c[i] = u
+        und_c = [math.nan if u is None else u for u in underlying]
         bid_a = np.array(bid_c, dtype=np.float64).reshape(m)
         ask_a = np.array(ask_c, dtype=np.float64).reshape(m)
         und_a = np.array(und_c, dtype=np.float64).reshape(m)
         qt_a = np.array(qt_c, dtype=np.int64).reshape(m).view("datetime64[s]")
-        bad_c, _ = quote_exclusions(bid_a, ask_a, qt_a, now, cfg.data)
-        with np.errstate(invalid="ignore"):
-            bad_c |= ~(np.isfinite(und_a) & (und_a > 0.0))
+        bad_c = quote_bad(bid_a, ask_a, qt_a, now, cfg.data) | ~(np.isfinite(und_a)
+                                                                   & (und_a > 0.0))
         mid_c = 0.5 * (bid_a + ask_a)
         lc = self._leg_contract
         bad = bad_c[lc]
@@ -186,22 +182,21 @@ class MarkPlan:
         # A position is invalid when a leg is unusable or, where deltas are wanted, has none.
         leg_fail = bad | (self._want_leg & ~np.isfinite(delta))
         fail_l = np.logical_or.reduceat(leg_fail, self._starts).tolist() if n else []
-        bid_l, ask_l = bid_a[lc].tolist(), ask_a[lc].tolist()
-        delta_l, und_l = delta.tolist(), und_a.tolist()
+        leg_marks = list(map(LegMark, self._contracts, self._ratios, bid_a[lc].tolist(),
+                             ask_a[lc].tolist(), delta.tolist()))
+        und_l = und_a.tolist()
         value_l = (self._ratio * mid_c[lc]).tolist()
         out: dict[str, PositionMark] = {}
-        for p, (start, stop), (contracts, ratios), seg, first in zip(
-                self.positions, self._bounds, self._leg_parts, self._segment,
-                self._first_contract, strict=True):
+        for p, (start, stop), seg, first in zip(self.positions, self._bounds, self._segment,
+                                                self._first_contract, strict=True):
             if start == stop:
                 out[p.position_id] = PositionMark(p.position_id, (), math.nan, math.nan, False,
                                                   now)
                 continue
-            leg_marks = tuple(map(LegMark, contracts, ratios, bid_l[start:stop],
-                                  ask_l[start:stop], delta_l[start:stop]))
-            out[p.position_id] = PositionMark(p.position_id, leg_marks,
-                                              math.fsum(value_l[start:stop]), und_l[first],
-                                              not fail_l[seg], now)
+            # fsum of one value is the value, with -0.0 as 0.0
+            net = value_l[start] + 0.0 if stop - start == 1 else math.fsum(value_l[start:stop])
+            out[p.position_id] = PositionMark(p.position_id, tuple(leg_marks[start:stop]), net,
+                                              und_l[first], not fail_l[seg], now)
         return out
 
 

@@ -79,18 +79,37 @@ def quote_exclusions(bid: FloatArray, ask: FloatArray, quote_time: DateArray, no
 
 
 def apply_quote_checks(ex: Exclusions, bid: FloatArray, ask: FloatArray, quote_time: DateArray,
-                  now: datetime, data: DataConfig) -> None:
-    ex.take(MISSING_QUOTE, ~(np.isfinite(bid) & np.isfinite(ask)))
+                       now: datetime, data: DataConfig) -> None:
+    """Take every row failing a quote check into ``ex`` (see :func:`quote_exclusions`)."""
+    for reason, mask in _quote_checks(bid, ask, quote_time, now, data):
+        ex.take(reason, mask)
+
+
+def quote_bad(bid: FloatArray, ask: FloatArray, quote_time: DateArray, now: datetime,
+              data: DataConfig) -> BoolArray:
+    """The ``bad`` mask of :func:`quote_exclusions` without the counts by reason."""
+    bad: BoolArray = np.logical_or.reduce(
+        [mask for _, mask in _quote_checks(bid, ask, quote_time, now, data)])
+    return bad
+
+
+def _quote_checks(bid: FloatArray, ask: FloatArray, quote_time: DateArray, now: datetime,
+                  data: DataConfig) -> list[tuple[str, BoolArray]]:
+    """Each SPEC §11 quote check as (reason, rows failing it), in the order they are tested."""
     with np.errstate(invalid="ignore"):
-        ex.take(ASK_NOT_POSITIVE, ask <= 0.0)
-        ex.take(CROSSED_QUOTE, ask < bid)
         mid = 0.5 * (bid + ask)
-        ex.take(WIDE_SPREAD, (mid > data.spread_check_min_mid)
-                & ((ask - bid) > data.max_spread_fraction * mid))
+        checks = [
+            (MISSING_QUOTE, ~(np.isfinite(bid) & np.isfinite(ask))),
+            (ASK_NOT_POSITIVE, ask <= 0.0),
+            (CROSSED_QUOTE, ask < bid),
+            (WIDE_SPREAD, (mid > data.spread_check_min_mid)
+             & ((ask - bid) > data.max_spread_fraction * mid)),
+        ]
     qt = quote_time.astype("datetime64[s]", copy=False)
     limit = np.timedelta64(data.max_quote_age_minutes * 60, "s")
     # A missing time is stale; comparisons with NaT are False.
-    ex.take(STALE_QUOTE, np.isnat(qt) | ((np.datetime64(now, "s") - qt) > limit))
+    checks.append((STALE_QUOTE, np.isnat(qt) | ((np.datetime64(now, "s") - qt) > limit)))
+    return checks
 
 
 def years_to_expiry(expiry: DateArray, now: datetime) -> FloatArray:

@@ -14,7 +14,7 @@ from config.enums import PricingModel, Right, StrategyKey
 from config.instruments import Contract, instrument
 from execution.types import Position, PositionLeg, Quote
 from strategies.marks import MarkPlan, leg_iv, legs_iv, mark_position, mark_positions
-from strategies.quotes import quote_exclusions, solve_greeks, year_fraction
+from strategies.quotes import quote_bad, quote_exclusions, solve_greeks, year_fraction
 from strategies.types import LegMark, PositionMark
 from tests.strategies.builders import CFG, simple_position
 
@@ -249,6 +249,8 @@ def test_mark_plan_when_reused_over_many_markets_then_equal_to_leg_by_leg_refere
     for step in range(40):
         now = NOW + timedelta(minutes=5 * step, seconds=step % 3)
         quotes, under = _random_market(book, rng)
+        if step % 5 == 0:  # a worthless short leg alone: its value is -0.0, the mark 0.0
+            quotes[book[3].legs[0].contract] = Quote(0.0, 0.0, now)
         qs = [quotes.get(c) for c in plan.contracts]
         us = [under.get(c) for c in plan.contracts]
 
@@ -268,3 +270,18 @@ def test_mark_plan_same_book_only_for_the_same_position_objects() -> None:
     assert not plan.same_book(book[:-1])
     assert not plan.same_book((*book[:-1], replace(book[-1])))
     assert plan.contracts == tuple(dict.fromkeys(leg.contract for p in book for leg in p.legs))
+
+
+def test_quote_bad_when_quotes_vary_then_equals_the_exclusions_mask() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    bid = rng.choice([math.nan, 0.0, 0.01, 0.5, 1.0, 2.0, 10.0], n)
+    ask = bid + rng.choice([math.nan, -0.5, 0.0, 0.01, 0.05, 1.0, 5.0], n)
+    when = np.datetime64(NOW, "s") - rng.choice([0, 30, 299, 300, 301, 900], n).astype(
+        "timedelta64[s]")
+    when[rng.random(n) < 0.05] = np.datetime64("NaT")
+
+    bad, counts = quote_exclusions(bid, ask, when, NOW, CFG.data)
+
+    assert np.array_equal(quote_bad(bid, ask, when, NOW, CFG.data), bad)
+    assert len(counts) >= 4 and 0 < bad.sum() < n
