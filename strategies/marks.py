@@ -15,12 +15,12 @@ from execution.types import Position, Quote
 from strategies.quotes import (
     EXPIRY_CLOCK,
     MIN_T_YEARS,
-    quote_bad,
     quote_exclusions,
+    quote_ok,
     solve_greeks,
     year_fraction,
 )
-from strategies.types import BoolArray, LegMark, PositionMark
+from strategies.types import LegMark, PositionMark
 
 
 def mark_position(position: Position, quotes: Mapping[Contract, Quote | None],
@@ -59,7 +59,6 @@ def mark_positions(positions: Sequence[Position], quotes: Mapping[Contract, Quot
 _EPOCH_DT = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
 _US_PER_YEAR = float(timedelta(days=365) // _MICROSECOND)
-_NAT = np.iinfo(np.int64).min  # int64 value of datetime64 NaT
 
 
 def _micros(when: datetime) -> int:
@@ -74,26 +73,25 @@ class MarkPlan:
     same position objects everything but the quotes stays the same: the legs' contracts (each
     looked up once, in :attr:`contracts` order), strikes, rights, pricing models, close-of-expiry
     times, ratios, and which legs get implied vols (``need_delta``, asked once per position).
-    :meth:`mark` gives exactly what :func:`mark_positions` gives for the same quotes.
+    :meth:`mark` gives exactly what :func:`mark_positions` gives for the same quotes: the quotes
+    of a book are few, so they are checked one by one (:func:`strategies.quotes.quote_ok`) and
+    only the implied vols are solved on arrays.
     """
 
-    __slots__ = ("_bounds", "_close_us", "_contracts", "_first_contract", "_is_call",
-                 "_leg_contract", "_ratio", "_ratios", "_segment", "_solve", "_starts",
-                 "_strike", "_underlying_legs", "_want_leg", "contracts", "positions")
+    __slots__ = ("_close_us", "_contracts", "_is_call", "_leg_contract", "_ratios", "_solve",
+                 "_spans", "_strike", "_underlying_legs", "contracts", "positions")
 
     def __init__(self, positions: Sequence[Position],
                  need_delta: Callable[[Position], bool] | None = None) -> None:
         self.positions: tuple[Position, ...] = tuple(positions)
         legs = [leg for p in self.positions for leg in p.legs]
         index: dict[Contract, int] = {}
-        leg_contract = [index.setdefault(leg.contract, len(index)) for leg in legs]
+        self._leg_contract = [index.setdefault(leg.contract, len(index)) for leg in legs]
         self.contracts: tuple[Contract, ...] = tuple(index)
         """Every leg's contract once, in first-seen order: the order :meth:`mark` reads quotes."""
         n = len(legs)
-        self._leg_contract = np.array(leg_contract, dtype=np.intp).reshape(n)
-        wants = [need_delta is None or need_delta(p) for p in self.positions]
-        self._want_leg = np.array([w for p, w in zip(self.positions, wants, strict=True)
-                                   for _ in p.legs], dtype=np.bool_).reshape(n)
+        self._contracts = [leg.contract for leg in legs]
+        self._ratios = [leg.ratio for leg in legs]
         self._strike = np.array([leg.contract.strike for leg in legs],
                                 dtype=np.float64).reshape(n)
         self._is_call = np.array([leg.contract.right is Right.CALL for leg in legs],
@@ -101,34 +99,27 @@ class MarkPlan:
         self._close_us = np.array(
             [_micros(datetime.combine(leg.contract.expiry, EXPIRY_CLOCK)) for leg in legs],
             dtype=np.int64).reshape(n)
-        self._ratio = np.array([leg.ratio for leg in legs], dtype=np.float64).reshape(n)
-        self._contracts = [leg.contract for leg in legs]
-        self._ratios = [leg.ratio for leg in legs]
-        models = [_model(leg.contract.root) if leg.contract.right is not None else None
-                  for leg in legs]
-        self._solve: list[tuple[PricingModel, BoolArray]] = []
-        for model in (PricingModel.BSM, PricingModel.BLACK76):
-            rows = self._want_leg & np.array([m is model for m in models],
-                                             dtype=np.bool_).reshape(n)
-            if rows.any():
-                self._solve.append((model, rows))
         self._underlying_legs = [i for i, leg in enumerate(legs) if leg.contract.right is None]
-        # Per position: leg rows [start, stop), its segment among the positions with legs and
-        # the contract row of its first leg.
-        self._bounds: list[tuple[int, int]] = []
-        self._segment: list[int] = []
-        self._first_contract: list[int] = []
-        starts: list[int] = []
+        # Per position: its leg rows [start, stop), whether it wants deltas, and the contract
+        # row of its first leg.
+        self._spans: list[tuple[int, int, bool, int]] = []
+        want_leg: list[bool] = []
         start = 0
         for p in self.positions:
+            want = need_delta is None or need_delta(p)
             stop = start + len(p.legs)
-            self._bounds.append((start, stop))
-            self._segment.append(len(starts))
-            self._first_contract.append(leg_contract[start] if stop > start else -1)
-            if stop > start:
-                starts.append(start)
+            self._spans.append((start, stop, want,
+                                self._leg_contract[start] if stop > start else -1))
+            want_leg.extend([want] * len(p.legs))
             start = stop
-        self._starts = np.array(starts, dtype=np.intp)
+        models = [_model(leg.contract.root) if leg.contract.right is not None else None
+                  for leg in legs]
+        # Legs whose implied vols are solved, one ascending list per pricing model.
+        self._solve: list[tuple[PricingModel, list[int]]] = []
+        for model in (PricingModel.BSM, PricingModel.BLACK76):
+            rows = [i for i in range(n) if want_leg[i] and models[i] is model]
+            if rows:
+                self._solve.append((model, rows))
 
     def same_book(self, positions: Sequence[Position]) -> bool:
         """Whether ``positions`` are the very position objects this plan was built for."""
@@ -140,63 +131,68 @@ class MarkPlan:
              now: datetime, cfg: Config) -> dict[str, PositionMark]:
         """Marks keyed by position id; ``quotes[i]`` and ``underlying[i]`` belong to
         ``contracts[i]`` (see :func:`mark_positions`)."""
-        m = len(self.contracts)
-        bid_c = [math.nan] * m
-        ask_c = [math.nan] * m
-        qt_c = [_NAT] * m
+        data = cfg.data
+        now_s = int(np.datetime64(now, "s").astype(np.int64))
         seconds: dict[datetime, int] = {}  # quotes of one pass mostly share their time
-        for i, q in enumerate(quotes):
-            if q is not None:
-                bid_c[i] = q.bid
-                ask_c[i] = q.ask
+        bid_c: list[float] = []
+        ask_c: list[float] = []
+        mid_c: list[float] = []
+        und_c: list[float] = []
+        ok_c: list[bool] = []
+        for q, u in zip(quotes, underlying, strict=True):
+            if q is None:
+                bid = ask = math.nan
+                ok = False
+            else:
+                bid, ask = float(q.bid), float(q.ask)
                 s = seconds.get(q.time)
                 if s is None:
                     s = seconds[q.time] = int(np.datetime64(q.time, "s").astype(np.int64))
-                qt_c[i] = s
-        und_c = [math.nan if u is None else u for u in underlying]
-        bid_a = np.array(bid_c, dtype=np.float64).reshape(m)
-        ask_a = np.array(ask_c, dtype=np.float64).reshape(m)
-        und_a = np.array(und_c, dtype=np.float64).reshape(m)
-        qt_a = np.array(qt_c, dtype=np.int64).reshape(m).view("datetime64[s]")
-        bad_c = quote_bad(bid_a, ask_a, qt_a, now, cfg.data) | ~(np.isfinite(und_a)
-                                                                   & (und_a > 0.0))
-        mid_c = 0.5 * (bid_a + ask_a)
+                ok = quote_ok(bid, ask, now_s - s, data)
+            und = math.nan if u is None else float(u)
+            bid_c.append(bid)
+            ask_c.append(ask)
+            mid_c.append(0.5 * (bid + ask))
+            und_c.append(und)
+            ok_c.append(ok and math.isfinite(und) and und > 0.0)
         lc = self._leg_contract
-        bad = bad_c[lc]
-        n = int(lc.shape[0])
-        delta = np.full(n, np.nan)
+        n = len(lc)
+        delta = [math.nan] * n
         for i in self._underlying_legs:
-            if not bad[i]:
+            if ok_c[lc[i]]:
                 delta[i] = 1.0  # an underlying leg: delta one per unit of the underlying
         if self._solve:
-            mid = mid_c[lc]
-            und = und_a[lc]
-            t = np.maximum((self._close_us - _micros(now)).astype(np.float64) / _US_PER_YEAR,
-                           MIN_T_YEARS)
+            now_us = _micros(now)
             for model, rows in self._solve:
-                idx = np.flatnonzero(rows & ~bad)
-                if idx.size:
-                    g = solve_greeks(model, mid[idx], und[idx], self._strike[idx], t[idx],
-                                     cfg.risk_free_rate, self._is_call[idx])
-                    delta[idx] = g.delta
-        # A position is invalid when a leg is unusable or, where deltas are wanted, has none.
-        leg_fail = bad | (self._want_leg & ~np.isfinite(delta))
-        fail_l = np.logical_or.reduceat(leg_fail, self._starts).tolist() if n else []
-        leg_marks = list(map(LegMark, self._contracts, self._ratios, bid_a[lc].tolist(),
-                             ask_a[lc].tolist(), delta.tolist()))
-        und_l = und_a.tolist()
-        value_l = (self._ratio * mid_c[lc]).tolist()
+                idx = [i for i in rows if ok_c[lc[i]]]
+                if idx:
+                    at = np.array(idx, dtype=np.intp)
+                    t = np.maximum((self._close_us[at] - now_us).astype(np.float64)
+                                   / _US_PER_YEAR, MIN_T_YEARS)
+                    g = solve_greeks(model, np.array([mid_c[lc[i]] for i in idx]),
+                                     np.array([und_c[lc[i]] for i in idx]), self._strike[at],
+                                     t, cfg.risk_free_rate, self._is_call[at])
+                    for i, d in zip(idx, g.delta.tolist(), strict=True):
+                        delta[i] = d
+        leg_marks = list(map(LegMark, self._contracts, self._ratios, [bid_c[c] for c in lc],
+                             [ask_c[c] for c in lc], delta))
+        leg_ok = [ok_c[c] for c in lc]
         out: dict[str, PositionMark] = {}
-        for p, (start, stop), seg, first in zip(self.positions, self._bounds, self._segment,
-                                                self._first_contract, strict=True):
+        for p, (start, stop, want, first) in zip(self.positions, self._spans, strict=True):
             if start == stop:
                 out[p.position_id] = PositionMark(p.position_id, (), math.nan, math.nan, False,
                                                   now)
                 continue
-            # fsum of one value is the value, with -0.0 as 0.0
-            net = value_l[start] + 0.0 if stop - start == 1 else math.fsum(value_l[start:stop])
+            # Invalid when a leg is unusable or, where deltas are wanted, has none.
+            ok = False not in leg_ok[start:stop] and (
+                not want or all(math.isfinite(d) for d in delta[start:stop]))
+            if stop - start == 1:  # fsum of one value is the value, with -0.0 as 0.0
+                net = self._ratios[start] * mid_c[first] + 0.0
+            else:
+                net = math.fsum([r * mid_c[c] for r, c in zip(self._ratios[start:stop],
+                                                             lc[start:stop], strict=True)])
             out[p.position_id] = PositionMark(p.position_id, tuple(leg_marks[start:stop]), net,
-                                              und_l[first], not fail_l[seg], now)
+                                              und_c[first], ok, now)
         return out
 
 

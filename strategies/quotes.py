@@ -6,6 +6,7 @@ everywhere. All prices are option points; times are naive exchange time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -85,12 +86,15 @@ def apply_quote_checks(ex: Exclusions, bid: FloatArray, ask: FloatArray, quote_t
         ex.take(reason, mask)
 
 
-def quote_bad(bid: FloatArray, ask: FloatArray, quote_time: DateArray, now: datetime,
-              data: DataConfig) -> BoolArray:
-    """The ``bad`` mask of :func:`quote_exclusions` without the counts by reason."""
-    bad: BoolArray = np.logical_or.reduce(
-        [mask for _, mask in _quote_checks(bid, ask, quote_time, now, data)])
-    return bad
+def quote_ok(bid: float, ask: float, age_seconds: int, data: DataConfig) -> bool:
+    """One quote through the checks of :func:`quote_exclusions` (``age_seconds`` whole seconds
+    since the quote's time): True when it is usable."""
+    if not (math.isfinite(bid) and math.isfinite(ask)) or ask <= 0.0 or ask < bid:
+        return False
+    mid = 0.5 * (bid + ask)
+    if mid > data.spread_check_min_mid and (ask - bid) > data.max_spread_fraction * mid:
+        return False
+    return age_seconds <= data.max_quote_age_minutes * 60
 
 
 def _quote_checks(bid: FloatArray, ask: FloatArray, quote_time: DateArray, now: datetime,
@@ -159,16 +163,15 @@ def solve_greeks(model: PricingModel, price: FloatArray, underlying: FloatArray,
     else:
         iv = np.asarray(implied_vol_bsm(price, underlying, strike, t, r, 0.0, is_call),
                         dtype=np.float64)
-    iv = np.broadcast_to(iv, (n,)).copy()
+    iv = _column(iv, n)
     ok = np.isfinite(iv) & (iv > 0.0)
     if ok.all():  # the usual case: greeks of every row, nothing to gather or scatter
         if model is PricingModel.BLACK76:
             g = black76_greeks(underlying, strike, t, r, iv, is_call)
         else:
             g = bsm_greeks(underlying, strike, t, r, 0.0, iv, is_call)
-        d, gm, th, vg = (np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)))
-                         for v in (g.delta, g.gamma, g.theta, g.vega))
-        return GreekColumns(iv, d, gm, th, vg)
+        return GreekColumns(iv, _column(g.delta, n), _column(g.gamma, n), _column(g.theta, n),
+                            _column(g.vega, n))
     iv[~ok] = np.nan
     out = [np.full(n, np.nan) for _ in range(4)]
     if ok.any():
@@ -180,3 +183,10 @@ def solve_greeks(model: PricingModel, price: FloatArray, underlying: FloatArray,
         for col, vals in zip(out, (g.delta, g.gamma, g.theta, g.vega), strict=True):
             col[idx] = np.broadcast_to(np.asarray(vals, dtype=np.float64), (idx.shape[0],))
     return GreekColumns(iv, out[0], out[1], out[2], out[3])
+
+
+def _column(values: npt.ArrayLike, n: int) -> FloatArray:
+    """A fresh float64 array of ``n`` rows holding ``values`` (broadcast when needed)."""
+    a = np.asarray(values, dtype=np.float64)
+    out: FloatArray = a.copy() if a.shape == (n,) else np.broadcast_to(a, (n,)).copy()
+    return out

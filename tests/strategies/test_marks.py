@@ -14,7 +14,7 @@ from config.enums import PricingModel, Right, StrategyKey
 from config.instruments import Contract, instrument
 from execution.types import Position, PositionLeg, Quote
 from strategies.marks import MarkPlan, leg_iv, legs_iv, mark_position, mark_positions
-from strategies.quotes import quote_bad, quote_exclusions, solve_greeks, year_fraction
+from strategies.quotes import quote_exclusions, quote_ok, solve_greeks, year_fraction
 from strategies.types import LegMark, PositionMark
 from tests.strategies.builders import CFG, simple_position
 
@@ -272,16 +272,17 @@ def test_mark_plan_same_book_only_for_the_same_position_objects() -> None:
     assert plan.contracts == tuple(dict.fromkeys(leg.contract for p in book for leg in p.legs))
 
 
-def test_quote_bad_when_quotes_vary_then_equals_the_exclusions_mask() -> None:
+def test_quote_ok_when_quotes_vary_then_agrees_with_the_exclusions_mask() -> None:
     rng = np.random.default_rng(3)
     n = 2000
-    bid = rng.choice([math.nan, 0.0, 0.01, 0.5, 1.0, 2.0, 10.0], n)
+    bid = rng.choice([math.nan, -math.inf, 0.0, 0.01, 0.5, 1.0, 2.0, 10.0, math.inf], n)
     ask = bid + rng.choice([math.nan, -0.5, 0.0, 0.01, 0.05, 1.0, 5.0], n)
-    when = np.datetime64(NOW, "s") - rng.choice([0, 30, 299, 300, 301, 900], n).astype(
-        "timedelta64[s]")
-    when[rng.random(n) < 0.05] = np.datetime64("NaT")
+    age = rng.choice([0, 30, 299, 300, 301, 900], n)
+    when = np.datetime64(NOW, "s") - age.astype("timedelta64[s]")
 
     bad, counts = quote_exclusions(bid, ask, when, NOW, CFG.data)
+    ok = [quote_ok(b, a, s, CFG.data) for b, a, s in zip(bid.tolist(), ask.tolist(),
+                                                         age.tolist(), strict=True)]
 
-    assert np.array_equal(quote_bad(bid, ask, when, NOW, CFG.data), bad)
+    assert ok == (~bad).tolist()
     assert len(counts) >= 4 and 0 < bad.sum() < n
