@@ -15,6 +15,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import operator
+import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -1036,6 +1038,7 @@ def _position_from(value: Json) -> Position:
 
 
 _ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":"), sort_keys=True).encode
+_KEY = json.encoder.encode_basestring_ascii
 
 
 def json_text(value: Json) -> str:
@@ -1045,7 +1048,7 @@ def json_text(value: Json) -> str:
 
 def json_object(members: Mapping[str, str]) -> str:
     """:func:`json_text` of an object whose member values are given already encoded."""
-    return "{" + ",".join(f"{_ENCODE(k)}:{members[k]}" for k in sorted(members)) + "}"
+    return "{" + ",".join([f"{_KEY(k)}:{members[k]}" for k in sorted(members)]) + "}"
 
 
 def json_array(items: Iterable[str]) -> str:
@@ -1054,31 +1057,44 @@ def json_array(items: Iterable[str]) -> str:
 
 
 class _Tail:
-    """Encoded items of an append-only history from index ``start`` on, each kept with the
-    (immutable) item it encodes."""
+    """Encoded items of an append-only history from index ``start`` on, with the (immutable)
+    items they encode and their joined text."""
 
-    __slots__ = ("items", "start")
+    __slots__ = ("items", "joined", "start", "texts")
 
     def __init__(self, start: int) -> None:
         self.start = start
-        self.items: list[tuple[TradeRecord | ClosedTrade, str]] = []
+        self.items: list[TradeRecord | ClosedTrade] = []
+        self.texts: list[str] = []
+        self.joined: str | None = None
+
+
+def _book_key(b: _Book) -> tuple[object, ...]:
+    """Everything :meth:`_Book.to_obj` reads, floats by their bits and types (so that a change
+    between ``0.0`` and ``-0.0``, or between an int and an equal float, is a change); the
+    immutable facts and entry legs are compared by identity."""
+    floats = (b.multiplier, b.entry_price, b.realised, b.fees, b.slippage, *b.avg.values())
+    return (b.entry_time, b.entry_units, b.remainder_of, b.exit_reason, tuple(b.avg),
+            tuple(map(type, floats)), struct.pack(f"{len(floats)}d", *floats))
 
 
 class LedgerJson:
     """:func:`json_text` of :meth:`Ledger.to_obj` without re-encoding what did not change.
 
     Kept across saves of one ledger: the items of the trade log and closed trades (immutable
-    records, reused while the same object sits at the same index), open positions (immutable,
-    by identity), entry expectations, and the equity series (extended with the points recorded
-    since, rebuilt after any rewrite of an earlier day). The books, counters and unmanaged
-    holdings are encoded on every call. The text is the same as encoding :meth:`Ledger.to_obj`
-    in full.
+    records, reused while the same objects sit at the same indices), open positions (immutable,
+    by identity), books (while every field :meth:`_Book.to_obj` reads is the same), entry
+    expectations, and the equity series (extended with the points recorded since, rebuilt after
+    any rewrite of an earlier day). The text is the same as encoding :meth:`Ledger.to_obj` in
+    full.
     """
 
     def __init__(self) -> None:
         self._ledger: Ledger | None = None
         self._tails: dict[str, _Tail] = {}
         self._positions: dict[str, tuple[Position, str]] = {}
+        self._books: dict[str, tuple[EntryFacts, tuple[PositionLeg, ...], tuple[object, ...],
+                                     str]] = {}
         self._expect: dict[str, tuple[EntryFacts, str | None, str]] = {}
         self._equity_rev: tuple[int, int] = (-1, 0)
         self._equity_parts: list[str] = []
@@ -1090,13 +1106,16 @@ class LedgerJson:
             self._ledger = ledger
             self._tails = {}
             self._positions = {}
+            self._books = {}
             self._expect = {}
             self._equity_rev = (-1, 0)
         sk = skip or {}
         positions, self._positions = self._positions, {}
+        books, self._books = self._books, {}
         expect, self._expect = self._expect, {}
         members = {
-            "books": json_object({pid: _ENCODE(b.to_obj()) for pid, b in ledger._books.items()}),
+            "books": json_object({pid: self._book_text(books, pid, b)
+                                  for pid, b in ledger._books.items()}),
             "closed_trades": self._tail("closed_trades", ledger.closed_trades,
                                         sk.get("closed_trades", 0)),
             "entries": _ENCODE({k.value: n for k, n in ledger._entries.items()}),
@@ -1118,22 +1137,36 @@ class LedgerJson:
         if tail is None or start < tail.start:
             tail = self._tails[name] = _Tail(start)
         elif start > tail.start:
-            del tail.items[:start - tail.start]
+            drop = start - tail.start
+            del tail.items[:drop]
+            del tail.texts[:drop]
             tail.start = start
-        cached = tail.items
-        del cached[max(len(items) - start, 0):]
-        out: list[str] = []
-        for j, item in enumerate(items[start:]):
-            if j < len(cached) and cached[j][0] is item:
-                out.append(cached[j][1])
-                continue
-            text = _ENCODE(item.to_obj())
-            if j < len(cached):
-                cached[j] = (item, text)
-            else:
-                cached.append((item, text))
-            out.append(text)
-        return json_array(out)
+            tail.joined = None
+        current = items[start:]
+        n = len(tail.items)
+        if n > len(current) or not all(map(operator.is_, tail.items, current)):
+            tail.items, tail.texts, tail.joined, n = [], [], None, 0
+        if n < len(current):
+            added = current[n:]
+            tail.items.extend(added)
+            tail.texts.extend(_ENCODE(item.to_obj()) for item in added)
+            tail.joined = None
+        if tail.joined is None:
+            tail.joined = json_array(tail.texts)
+        return tail.joined
+
+    def _book_text(self, before: dict[str, tuple[EntryFacts, tuple[PositionLeg, ...],
+                                                  tuple[object, ...], str]],
+                   pid: str, b: _Book) -> str:
+        key = _book_key(b)
+        hit = before.get(pid)
+        if (hit is not None and hit[0] is b.facts and hit[1] is b.entry_legs
+                and hit[2] == key):
+            text = hit[3]
+        else:
+            text = _ENCODE(b.to_obj())
+        self._books[pid] = (b.facts, b.entry_legs, key, text)
+        return text
 
     def _position_text(self, before: dict[str, tuple[Position, str]], p: Position) -> str:
         hit = before.get(p.position_id)

@@ -289,6 +289,25 @@ def test_state_writer_when_state_changes_between_saves_then_text_equals_dump_sta
     save()
     ex.remember_events(f"X{i}" for i in range(10))  # ids added
     save()
+    book = ledger._books["1"]
+    book.realised = -0.0  # the same number with another sign bit is another text
+    save()
+    book.realised = 0.0
+    save()
+    router = ex._router
+    assert isinstance(router, FakeRouter)
+    oid = ex.submit_exit("1", "close", CREDIT_SPREAD, -1, spread_quotes(), T0,
+                         exit_reason=ExitReason.PROFIT_TARGET)
+    assert oid is not None
+    ev = Events()
+    ev.n = 5_000
+    fills = ev.fill_order(router.orders[oid], oid, {LONG_PUT: 0.4, SHORT_PUT: 0.8}, T0)
+    for o in ex.on_event(fills[0]):
+        ledger.apply_exit(o)
+    save()
+    for o in ex.on_event(fills[1]):
+        ledger.apply_exit(o)  # the position closes: its book goes
+    save()
     ex.remember_events(["X3"])  # an id seen again moves to the newest end
     save()
     ex.remember_events(f"Y{i}" for i in range(5000))  # more than the executor keeps
