@@ -18,6 +18,7 @@ from strategies.quotes import (
     quote_exclusions,
     quote_ok,
     solve_greeks,
+    solve_iv,
     year_fraction,
 )
 from strategies.types import LegMark, PositionMark
@@ -199,42 +200,46 @@ class MarkPlan:
 def legs_iv(contracts: Sequence[Contract], quotes: Mapping[Contract, Quote | None],
             underlying: Mapping[Contract, float | None], now: datetime,
             cfg: Config) -> dict[Contract, float]:
-    """Implied vols of many option contracts from their mids in one greeks call per model.
+    """Implied vols of many option contracts from their mids in one implied-vol solve per model.
 
     Contracts without a usable quote (SPEC §11; a zero bid is allowed), a positive underlying
     price, or a solvable vol are left out of the result.
     """
-    opts = [c for c in dict.fromkeys(contracts) if c.right is not None]
-    n = len(opts)
-    bid = np.full(n, np.nan)
-    ask = np.full(n, np.nan)
-    qtime = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
-    und = np.full(n, np.nan)
-    for i, c in enumerate(opts):
+    data = cfg.data
+    now_s = int(np.datetime64(now, "s").astype(np.int64))
+    seconds: dict[datetime, int] = {}
+    usable: dict[PricingModel, list[tuple[Contract, float, float]]] = {
+        PricingModel.BSM: [], PricingModel.BLACK76: []}
+    for c in dict.fromkeys(contracts):
+        if c.right is None:
+            continue
         q = quotes.get(c)
-        if q is not None:
-            bid[i], ask[i] = q.bid, q.ask
-            qtime[i] = np.datetime64(q.time, "s")
+        if q is None:
+            continue
+        bid, ask = float(q.bid), float(q.ask)
+        s = seconds.get(q.time)
+        if s is None:
+            s = seconds[q.time] = int(np.datetime64(q.time, "s").astype(np.int64))
         u = underlying.get(c)
-        if u is not None:
-            und[i] = u
-    bad, _ = quote_exclusions(bid, ask, qtime, now, cfg.data)
-    with np.errstate(invalid="ignore"):
-        bad |= ~(np.isfinite(und) & (und > 0.0))
-    models = [_model(c.root) for c in opts]
-    strike = np.array([c.strike for c in opts], dtype=np.float64)
-    t = np.array([year_fraction(c.expiry, now) for c in opts], dtype=np.float64)
-    is_call = np.array([c.right is Right.CALL for c in opts], dtype=np.bool_)
-    mid = 0.5 * (bid + ask)
+        und = math.nan if u is None else float(u)
+        model = _model(c.root)
+        if model is not None and quote_ok(bid, ask, now_s - s, data) and math.isfinite(und) \
+                and und > 0.0:
+            usable[model].append((c, 0.5 * (bid + ask), und))
     out: dict[Contract, float] = {}
-    for model in (PricingModel.BSM, PricingModel.BLACK76):
-        idx = np.flatnonzero(~bad & np.array([m is model for m in models], dtype=np.bool_))
-        if idx.size:
-            g = solve_greeks(model, mid[idx], und[idx], strike[idx], t[idx],
-                             cfg.risk_free_rate, is_call[idx])
-            for j, iv in zip(idx, g.iv, strict=True):
+    for model, rows in usable.items():
+        if rows:
+            cs = [c for c, _, _ in rows]
+            ivs = solve_iv(model, np.array([mid for _, mid, _ in rows], dtype=np.float64),
+                           np.array([und for _, _, und in rows], dtype=np.float64),
+                           np.array([c.strike for c in cs], dtype=np.float64),
+                           np.array([year_fraction(c.expiry, now) for c in cs],
+                                    dtype=np.float64),
+                           cfg.risk_free_rate,
+                           np.array([c.right is Right.CALL for c in cs], dtype=np.bool_))
+            for c, iv in zip(cs, ivs.tolist(), strict=True):
                 if math.isfinite(iv):
-                    out[opts[int(j)]] = float(iv)
+                    out[c] = iv
     return out
 
 

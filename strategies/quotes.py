@@ -147,6 +147,20 @@ class GreekColumns:
     vega: FloatArray
 
 
+def solve_iv(model: PricingModel, price: FloatArray, underlying: FloatArray,
+             strike: FloatArray, t: FloatArray, r: float,
+             is_call: npt.NDArray[np.bool_]) -> FloatArray:
+    """The implied vols of :func:`solve_greeks` alone: NaN where no positive vol is found."""
+    n = int(price.shape[0])
+    if model is PricingModel.BLACK76:
+        raw = implied_vol_black76(price, underlying, strike, t, r, is_call)
+    else:
+        raw = implied_vol_bsm(price, underlying, strike, t, r, 0.0, is_call)
+    iv = _column(raw, n)
+    iv[~(np.isfinite(iv) & (iv > 0.0))] = np.nan
+    return iv
+
+
 def solve_greeks(model: PricingModel, price: FloatArray, underlying: FloatArray,
                  strike: FloatArray, t: FloatArray, r: float,
                  is_call: npt.NDArray[np.bool_]) -> GreekColumns:
@@ -157,14 +171,8 @@ def solve_greeks(model: PricingModel, price: FloatArray, underlying: FloatArray,
     if n == 0:
         e: FloatArray = np.empty(0, dtype=np.float64)
         return GreekColumns(e, e, e, e, e)
-    if model is PricingModel.BLACK76:
-        iv = np.asarray(implied_vol_black76(price, underlying, strike, t, r, is_call),
-                        dtype=np.float64)
-    else:
-        iv = np.asarray(implied_vol_bsm(price, underlying, strike, t, r, 0.0, is_call),
-                        dtype=np.float64)
-    iv = _column(iv, n)
-    ok = np.isfinite(iv) & (iv > 0.0)
+    iv = solve_iv(model, price, underlying, strike, t, r, is_call)
+    ok = np.isfinite(iv)
     if ok.all():  # the usual case: greeks of every row, nothing to gather or scatter
         if model is PricingModel.BLACK76:
             g = black76_greeks(underlying, strike, t, r, iv, is_call)
@@ -172,7 +180,6 @@ def solve_greeks(model: PricingModel, price: FloatArray, underlying: FloatArray,
             g = bsm_greeks(underlying, strike, t, r, 0.0, iv, is_call)
         return GreekColumns(iv, _column(g.delta, n), _column(g.gamma, n), _column(g.theta, n),
                             _column(g.vega, n))
-    iv[~ok] = np.nan
     out = [np.full(n, np.nan) for _ in range(4)]
     if ok.any():
         idx = np.flatnonzero(ok)

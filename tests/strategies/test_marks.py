@@ -286,3 +286,37 @@ def test_quote_ok_when_quotes_vary_then_agrees_with_the_exclusions_mask() -> Non
 
     assert ok == (~bad).tolist()
     assert len(counts) >= 4 and 0 < bad.sum() < n
+
+
+def test_legs_iv_when_markets_vary_then_equal_to_solve_greeks_of_the_usable_quotes() -> None:
+    book = _book()
+    rng = np.random.default_rng(21)
+    contracts = [leg.contract for p in book for leg in p.legs]
+    opts = [c for c in dict.fromkeys(contracts) if c.right is not None]
+    for _ in range(30):
+        quotes, under = _random_market(book, rng)
+        expected: dict[Contract, float] = {}
+        for model in (PricingModel.BSM, PricingModel.BLACK76):
+            cs = [c for c in opts if instrument(c.root).pricing_model is model]
+            qs = [quotes.get(c) for c in cs]
+            bid = np.array([math.nan if q is None else q.bid for q in qs])
+            ask = np.array([math.nan if q is None else q.ask for q in qs])
+            when = np.array([np.datetime64("NaT") if q is None else np.datetime64(q.time, "s")
+                             for q in qs], dtype="datetime64[s]")
+            und = np.array([math.nan if under.get(c) is None else under[c] for c in cs],
+                           dtype=np.float64)
+            bad, _ = quote_exclusions(bid, ask, when, NOW, CFG.data)
+            keep = [i for i in range(len(cs)) if not bad[i] and math.isfinite(und[i])
+                    and und[i] > 0]
+            if keep:
+                g = solve_greeks(model, 0.5 * (bid[keep] + ask[keep]), und[keep],
+                                 np.array([cs[i].strike for i in keep]),
+                                 np.array([year_fraction(cs[i].expiry, NOW) for i in keep]),
+                                 CFG.risk_free_rate,
+                                 np.array([cs[i].right is Right.CALL for i in keep]))
+                expected |= {cs[i]: v for i, v in zip(keep, g.iv.tolist(), strict=True)
+                             if math.isfinite(v)}
+
+        got = legs_iv(contracts, quotes, under, NOW, CFG)
+
+        assert got == expected and list(got) == list(expected)
