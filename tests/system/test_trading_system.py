@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from config import Right, load_config
 from config.instruments import Contract
 from execution.types import Account, OrderPurpose, PricePoint, Quote
-from strategies.types import RawChain
+from strategies.marks import mark_positions
+from strategies.types import PositionMark, RawChain
 from system.trading_system import STATE_KEY, TradingSystem
 from tests.kit import FakeBroker, FakeMarket, MemoryStore
 from tests.strategies.builders import raw_chain
@@ -151,3 +153,33 @@ def test_trading_system_when_phase_one_then_ladder_skipped_with_reason() -> None
     counted = system.results.skips.get("leap_put_ladder", {}) | {
         f"{k}/{r}": n for k, d in system.results.rejections.items() for r, n in d.items()}
     assert counted, "a phase-1 ladder entry must be counted with a reason"
+
+
+def test_trading_system_exit_marks_when_quotes_move_and_book_changes_then_fresh_marks() -> None:
+    system, market, broker, _, _ = _open_ladder_put()
+    later = MONDAY + timedelta(days=1)
+
+    def expected(now: datetime) -> dict[str, PositionMark]:
+        book = system.positions()
+        contracts = [leg.contract for p in book for leg in p.legs]
+        return mark_positions(book, {c: market.quote(c) for c in contracts},
+                              {c: market.underlying_price(c) for c in contracts}, now,
+                              system.config, system._needs_delta)
+
+    first = system._marks(system.positions(), MONDAY)
+    assert first == expected(MONDAY)
+    _advance(market, later)
+    market.quotes = {c: Quote(q.bid * 0.5, q.ask * 0.5, later) for c, q in market.quotes.items()}
+    moved = system._marks(system.positions(), later)
+
+    assert moved == expected(later)
+    (pid,) = moved
+    assert moved[pid].net_mid == pytest.approx(0.5 * first[pid].net_mid)
+
+    system.on_bar(later)  # the profit exit closes the position: the book is empty
+    (oid, order), = ((o, x) for o, x in broker.orders.items() if x.purpose is OrderPurpose.EXIT)
+    for event in broker.fill_all(oid, later, {leg.contract: market.quotes[leg.contract].ask
+                                              for leg in order.legs}):
+        system.on_fill(event)
+
+    assert system.positions() == () and system._marks(system.positions(), later) == {}
