@@ -5,6 +5,12 @@ numpy releases the GIL inside most ufunc loops, so for large inputs the chunks a
 between the calling thread and a one-thread pool (created on first use, kept for the process);
 results do not depend on the number of threads because every output element is computed by the
 same sequence of element-wise operations.
+
+Small inputs (at most ``SMALL_MAX`` elements) skip all of that: ``small_operands`` converts
+them to full-length contiguous arrays (scalars stay Python floats for the caller to fill into
+cached buffers), and the kernels run once on whole arrays with per-thread cached workspaces.
+At a few dozen elements a ufunc call costs about the same whatever it computes, so the fixed
+cost per call (broadcasting, allocation, error-state context managers) is what matters there.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +38,14 @@ collisions (a thread sleeping until the other releases) cost more than the extra
 
 PARALLEL_MIN: Final = 4 * CHUNK
 """Inputs shorter than this run on the calling thread only."""
+
+SMALL_MAX: Final = 64
+"""Inputs of at most this many elements take the small-input path (same results)."""
+
+SMALL_MIN_LEN: Final = 2
+"""Small-path buffers have at least this length: a single element is evaluated in a buffer
+of two (its copy alongside). numpy handles in-place operations on 1-element arrays through a
+slow path (about 1 us instead of 0.3 us per call), and elements are independent."""
 
 
 def _cpu_count() -> int:
@@ -103,6 +117,96 @@ class Inputs:
         self.flags: CallFlag = (
             bool(flags.reshape(-1)[0]) if flags.size == 1 else _flatten_bool(flags, shape)
         )
+
+
+Operand = FloatArray | float
+"""A small-path operand: a flat full-length float64 array, or a scalar."""
+
+
+def _shape_of(shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
+    """Broadcast shape; the common case (one array shape plus scalars) without numpy's helper."""
+    found: tuple[int, ...] = ()
+    for sh in shapes:
+        if sh == found or not sh:
+            continue
+        if found:
+            return np.broadcast_shapes(*shapes)
+        found = sh
+    return found
+
+
+def small_operands(
+    numeric: Sequence[npt.ArrayLike], is_call: npt.ArrayLike, limit: int = SMALL_MAX
+) -> tuple[tuple[int, ...], int, list[Operand], CallFlag] | None:
+    """Inputs as ``(shape, n, operands, flags)`` if the broadcast size is 1 to ``limit``.
+
+    Operands of size 1 become Python floats; the others flat, contiguous float64 arrays of the
+    broadcast size (views of the inputs where possible: never written to). ``flags`` is a bool
+    or a flat bool array. Returns None for larger or empty inputs.
+    """
+    arrays: list[Operand] = [
+        a if isinstance(a, float) else np.asarray(a, dtype=np.float64) for a in numeric
+    ]
+    flags = is_call if isinstance(is_call, bool) else np.asarray(is_call)
+    shapes = [() if isinstance(a, float) else a.shape for a in arrays]
+    shapes.append(() if isinstance(flags, bool) else flags.shape)
+    shape = _shape_of(shapes)
+    n = math.prod(shape)
+    if n > limit or n == 0:
+        return None
+    ops: list[Operand] = []
+    for a in arrays:
+        if isinstance(a, float):
+            ops.append(a)
+        elif a.size == 1:
+            ops.append(float(a.reshape(-1)[0]))
+        elif a.shape == shape:
+            ops.append(a if a.ndim == 1 and a.flags.c_contiguous else
+                       np.ascontiguousarray(a).reshape(-1))
+        else:
+            ops.append(np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1))
+    flag: CallFlag
+    if isinstance(flags, bool):
+        flag = flags
+    else:
+        if flags.dtype != np.bool_:
+            flags = flags.astype(np.bool_)
+        if flags.size == 1:
+            flag = bool(flags.reshape(-1)[0])
+        elif flags.shape == shape:
+            flag = flags if flags.ndim == 1 and flags.flags.c_contiguous else \
+                np.ascontiguousarray(flags).reshape(-1)
+        else:
+            flag = np.ascontiguousarray(np.broadcast_to(flags, shape)).reshape(-1)
+    return shape, n, ops, flag
+
+
+_geterrobj = getattr(np, "geterrobj", None)
+_seterrobj = getattr(np, "seterrobj", None)
+
+
+def errors_off() -> object:
+    """Switch floating-point warnings off for this thread; returns the state to restore.
+
+    ``np.errstate(all="ignore")`` costs about 3 us, more than a whole small evaluation; numpy
+    1.x error objects do the same in a fraction of that. Kernels produce inf/NaN intermediates
+    on degenerate inputs by design and handle them.
+    """
+    if _geterrobj is not None and _seterrobj is not None:
+        saved = _geterrobj()
+        _seterrobj([saved[0], 0, saved[2]])
+        return saved
+    state: Any = np.errstate(all="ignore")  # pragma: no cover
+    state.__enter__()  # pragma: no cover
+    return state  # pragma: no cover
+
+
+def errors_restore(saved: object) -> None:
+    """Restore the floating-point error state returned by ``errors_off``."""
+    if isinstance(saved, np.errstate):  # pragma: no cover - numpy without error objects
+        saved.__exit__(None, None, None)
+    elif _seterrobj is not None:
+        _seterrobj(saved)
 
 
 def _flatten(a: FloatArray, shape: tuple[int, ...]) -> FloatArray:

@@ -14,13 +14,27 @@ coefficients are positive, so the float64 Horner evaluation has no cancellation.
 relative error of ``R`` in float64: below 3.2e-15 on ``[0, 9]``, below 6e-12 on ``[9, 12]``
 and below 1e-8 on ``[12, 40]``, where the tail is already below 1e-33.
 
-Performance notes: ufuncs are called with positional output arguments and with constants held
-in 1-element arrays; both avoid per-call conversion work that costs more than the arithmetic on
-cache-sized chunks. ``|x|`` is clipped to 37 before use: this keeps every intermediate a normal
-float64 (numpy's vectorised ``exp`` falls back to a slow path on underflow, and denormal operands
-are slow) and maps infinities to finite values. Consequently ``Phi(x)`` for ``x < -37`` is
-returned as ``Phi(-37) = 5.7e-300`` instead of a smaller number, and ``phi(x)`` as ``phi(37)``;
-``Phi(x)`` for ``x > 37`` is exactly 1.
+Evaluation: numerator and denominator are evaluated together as the two rows of one ``(2, L)``
+array (one ufunc call per Horner step for both). The sign is applied without a mask:
+``Phi(x) = [x >= 0] - copysign(Q(|x|), x)`` (with ``[-0.0 >= 0]`` counted as 0), which gives
+exactly ``1 - Q`` or ``Q``; data-dependent masked stores (``putmask``) cost several times more
+on random signs.
+
+Two layouts evaluate the same element-wise operations and so give identical results:
+
+* chunk layout (``NormalWork(L, small=False)``): constants are 1-element or ``(2, 1)`` arrays
+  that numpy broadcasts inside each ufunc loop; the sign step uses boolean scratch buffers.
+  Suited to cache-sized chunks of large inputs, where the number of passes over the data
+  matters.
+* small layout (``NormalWork(L, small=True)``): every operand is a full-length contiguous array
+  and all arithmetic is float64, so each ufunc call takes numpy's fast path for equal shapes
+  (broadcasting or mixed dtypes cost more than the arithmetic on a few dozen elements).
+
+``|x|`` is clipped to 37 before use: this keeps every intermediate a normal float64 (numpy's
+vectorised ``exp`` falls back to a slow path on underflow, and denormal operands are slow) and
+maps infinities to finite values. Consequently ``Phi(x)`` for ``x < -37`` is returned as
+``Phi(-37) = 5.7e-300`` instead of a smaller number, and ``phi(x)`` as ``phi(37)``; ``Phi(x)``
+for ``x > 37`` is exactly 1.
 """
 
 from __future__ import annotations
@@ -43,6 +57,13 @@ _div: Final = np.divide
 def const(value: float) -> FloatArray:
     """A read-only 1-element float64 array: a cheap broadcast constant for ufunc calls."""
     a = np.full(1, value, dtype=np.float64)
+    a.flags.writeable = False
+    return a
+
+
+def full_const(value: float, n: int) -> FloatArray:
+    """A read-only float64 array of length ``n`` holding ``value`` (small-layout constant)."""
+    a = np.full(n, value, dtype=np.float64)
     a.flags.writeable = False
     return a
 
@@ -71,77 +92,134 @@ _Q: Final = (
     220.93432530097235,
     21.53852330325131,
 )
-_PC: Final = tuple(const(c) for c in _P)
-_QC: Final = tuple(const(c) for c in _Q)
-_ONE: Final = const(1.0)
 U_MAX: Final = 37.0
-_MINUS_HALF: Final = const(-0.5)
+
+# Horner schedule on the stacked rows (P, Q); P runs one degree ahead of Q:
+#   acc = u * (p7, 1) + (p6, q7)
+#   acc = acc * u + (p_{k-1}, q_k)        for k = 6 .. 1
+#   row Q only: q = q * u + q0
+# Row P then holds ((p7 u + p6) u + ...) u + p0 and row Q ((u + q7) u + ...) u + q0, the plain
+# Horner values of P and Q.
+_LEAD: Final = (_P[7], 1.0)
+_STEPS: Final = tuple((_P[k - 1], _Q[k]) for k in range(7, 0, -1))
+_Q0: Final = _Q[0]
+
+
+def _column(pair: tuple[float, float]) -> FloatArray:
+    a = np.array(pair, dtype=np.float64).reshape(2, 1)
+    a.flags.writeable = False
+    return a
+
+
+def _rows(pair: tuple[float, float], n: int) -> FloatArray:
+    a = np.empty((2, n))
+    a[0] = pair[0]
+    a[1] = pair[1]
+    a.flags.writeable = False
+    return a
+
+
+_LEAD_COL: Final = _column(_LEAD)
+_STEP_COLS: Final = tuple(_column(p) for p in _STEPS)
+_Q0_C: Final = const(_Q0)
+_MINUS_HALF_C: Final = const(-0.5)
 _INV_SQRT_2PI_C: Final = const(INV_SQRT_2PI)
 
 
-def ceiling_array(n: int) -> FloatArray:
-    """The argument clip level ``U_MAX`` as an array of length ``n`` (see ``cdf_pdf_into``)."""
-    return np.full(n, U_MAX)
+class NormalWork:
+    """Scratch buffers and constants for evaluating ``Phi`` on ``L`` elements.
 
-
-def cdf_pdf_into(
-    x: FloatArray,
-    cdf: FloatArray,
-    pdf: FloatArray | None,
-    u: FloatArray,
-    tmp: FloatArray,
-    neg: BoolArray,
-    ceiling: FloatArray,
-    flip: BoolArray | None = None,
-) -> None:
-    """Evaluate ``Phi(+-x)`` (and optionally ``phi(x)``) into caller buffers.
-
-    Parameters
+    Attributes
     ----------
-    x : ndarray
-        Arguments; left unchanged. NaN propagates to NaN; ``|x|`` is clipped to 37.
-    cdf : ndarray
-        Receives ``Phi(x)``, or ``Phi(-x)`` where ``flip`` is set; the lower tail keeps full
-        relative precision.
-    pdf : ndarray or None
-        Receives ``phi(x[:len(pdf)])`` when given (callers often need the PDF of a prefix only).
-    u, tmp : ndarray
-        Scratch buffers of the same length as ``x``.
-    neg : ndarray of bool
-        Scratch buffer of the same length as ``x``.
-    ceiling : ndarray
-        ``ceiling_array(len(x))``: the clip level as a full-length array (``np.minimum`` against
-        a broadcast scalar is twice as slow as against an array).
-    flip : ndarray of bool, optional
-        Where True, the CDF is evaluated at ``-x`` instead of ``x``.
+    e : ndarray
+        After ``tail_into``: ``exp(-min(|x|, 37)^2 / 2)``; ``e * INV_SQRT_2PI`` is the PDF.
     """
-    np.absolute(x, u)
-    np.minimum(u, ceiling, u)
-    # numerator (degree 7) into tmp, monic denominator (degree 8) into cdf
-    p = _PC
-    _mul(u, p[7], tmp)
-    _add(tmp, p[6], tmp)
-    for k in range(5, -1, -1):
-        _mul(tmp, u, tmp)
-        _add(tmp, p[k], tmp)
-    q = _QC
-    _add(u, q[7], cdf)
-    for k in range(6, -1, -1):
-        _mul(cdf, u, cdf)
-        _add(cdf, q[k], cdf)
-    _div(tmp, cdf, tmp)
-    _mul(u, u, cdf)
-    _mul(cdf, _MINUS_HALF, cdf)
-    np.exp(cdf, cdf)
-    _mul(tmp, cdf, tmp)
-    if pdf is not None:
-        _mul(cdf[: pdf.shape[0]], _INV_SQRT_2PI_C, pdf)
-    # tmp holds the upper tail Q(|x|); Phi(y) = Q(|y|) for y < 0 and 1 - Q(|y|) otherwise.
-    np.signbit(x, neg)
-    if flip is not None:
-        np.logical_xor(neg, flip, neg)
-    _sub(_ONE, tmp, cdf)
-    np.putmask(cdf, neg, tmp)
+
+    __slots__ = (
+        "acc", "acc_p", "acc_q", "ceiling", "e", "half", "inv_sqrt_2pi", "lead", "minus_half",
+        "neg", "q0", "small", "steps", "tail", "u", "u2", "u_row0", "u_row1",
+    )
+
+    def __init__(self, n: int, small: bool) -> None:
+        self.small = small
+        self.acc = np.empty((2, n))
+        self.acc_p = self.acc[0]
+        self.acc_q = self.acc[1]
+        self.e = np.empty(n)
+        self.tail = np.empty(n)
+        self.u = np.empty(n)
+        # np.minimum against a broadcast scalar is twice as slow as against an array
+        self.ceiling = full_const(U_MAX, n)
+        self.neg = np.empty(n, dtype=np.bool_)
+        if small:
+            self.u2 = np.empty((2, n))
+            self.u_row0 = self.u2[0]
+            self.u_row1 = self.u2[1]
+            self.lead = _rows(_LEAD, n)
+            self.steps = tuple(_rows(p, n) for p in _STEPS)
+            self.q0 = full_const(_Q0, n)
+            self.minus_half = full_const(-0.5, n)
+            self.half = full_const(0.5, n)
+            self.inv_sqrt_2pi = full_const(INV_SQRT_2PI, n)
+        else:
+            self.u2 = self.u
+            self.u_row0 = self.u
+            self.u_row1 = self.u
+            self.lead = _LEAD_COL
+            self.steps = _STEP_COLS
+            self.q0 = _Q0_C
+            self.minus_half = _MINUS_HALF_C
+            self.half = const(0.5)
+            self.inv_sqrt_2pi = _INV_SQRT_2PI_C
+
+
+def tail_into(x: FloatArray, w: NormalWork) -> FloatArray:
+    """Upper tail ``Q(|x|)`` into ``w.tail`` (returned); ``w.e`` gets the Gaussian factor.
+
+    ``x`` has the length ``w`` was made for; NaN propagates.
+    """
+    u = w.u_row0
+    np.absolute(x, w.u)
+    np.minimum(w.u, w.ceiling, u)
+    if w.small:
+        np.copyto(w.u_row1, u)
+    uu = w.u2
+    acc = w.acc
+    _mul(uu, w.lead, acc)
+    last = len(w.steps) - 1
+    for i, c in enumerate(w.steps):
+        _add(acc, c, acc)
+        if i < last:
+            _mul(acc, uu, acc)
+    # row P is complete (its last step added p0); row Q takes its last step q * u + q0
+    q = w.acc_q
+    _mul(q, u, q)
+    _add(q, w.q0, q)
+    e = w.e
+    _mul(u, u, e)
+    _mul(e, w.minus_half, e)
+    np.exp(e, e)
+    t = w.tail
+    _div(w.acc_p, q, t)
+    _mul(t, e, t)
+    return t
+
+
+def cdf_from_tail(x: FloatArray, tail: FloatArray, w: NormalWork, out: FloatArray) -> None:
+    """``out = Phi(x)`` given ``tail = Q(|x|)``: ``1 - tail`` for ``x >= 0``, else ``tail``."""
+    if w.small:
+        # [x >= 0] as 1/2 + copysign(1/2, x): 1.0, or 0.0 for x < 0 and x = -0.0
+        h = w.u
+        np.copysign(w.half, x, h)
+        _add(h, w.half, h)
+        np.copysign(tail, x, out)
+        _sub(h, out, out)
+    else:
+        nn = w.neg
+        np.signbit(x, nn)
+        np.logical_not(nn, nn)
+        np.copysign(tail, x, out)
+        _sub(nn, out, out)
 
 
 def norm_cdf(x: npt.ArrayLike) -> FloatArray:
@@ -158,10 +236,10 @@ def norm_cdf(x: npt.ArrayLike) -> FloatArray:
         ``Phi(x)`` with the shape of ``x``.
     """
     arr = np.asarray(x, dtype=np.float64)
-    flat = arr.reshape(-1)
+    flat = np.ascontiguousarray(arr.reshape(-1))
     n = flat.size
     out = np.empty(n)
-    cdf_pdf_into(
-        flat, out, None, np.empty(n), np.empty(n), np.empty(n, dtype=np.bool_), ceiling_array(n)
-    )
+    w = NormalWork(n, small=False)
+    with np.errstate(all="ignore"):
+        cdf_from_tail(flat, tail_into(flat, w), w, out)
     return out.reshape(arr.shape)

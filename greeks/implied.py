@@ -15,12 +15,19 @@ iterate is kept above the best such bound (the safeguard: a step can overshoot b
 ``[bound, inf)``, and the Halley factor is clipped to ``[1/2, 2]`` times the Newton step). The
 bound starts from ``b <= s e^{x/2} / sqrt(2 pi)`` and a Chernoff bound on the normal tail.
 
-Starting point: deep out of the money (``|x| >= 3 s``) the leading term of the tail expansion,
-``b ~ e^{x/2} phi(d1) s / (|d1| |d2|)``, solved for ``s`` in closed form; elsewhere the
-Corrado-Miller approximation; never below the bound. Three Halley steps then reach about 1e-13
-relative accuracy across moneyness 0.5-2, one day to three years and 5 %-200 % volatility
-wherever vega is not negligible. Elements whose third step was not yet below 1e-5 (relative)
-get up to 12 further steps, vectorised over those elements only.
+Starting point: deep out of the money (``|x| >= 2.5 s``) the leading term of the tail
+expansion, ``b ~ e^{x/2} phi(d1) s / (|d1| |d2|)``, solved for ``s`` in closed form; elsewhere
+the Corrado-Miller approximation; never below the bound. (Between about 2.5 s and 3 s neither
+start is within the reach of three steps unless the tail expansion is used.)
+
+Steps: the first two Halley steps evaluate ``N`` with ``scipy.special.ndtr`` (one call for all
+elements: the cheapest evaluation for small inputs, and any accuracy near 1e-15 suffices there);
+the third uses this package's own CDF (``greeks._normal``), the one the pricing functions use, so
+the root is that of the library's own price function. Three steps reach about 1e-13 relative
+accuracy across moneyness 0.5-2, one day to three years and 5 %-200 % volatility wherever vega
+is not negligible. Elements whose third step was not yet below 1e-5 (relative) get up to 12
+further steps (own CDF), vectorised over those elements only; each stops once its own step is
+below 1e-12 (relative), so no result depends on the other elements of the batch.
 
 NaN is returned where no positive volatility reproduces the price (time value <= 0, or at or
 above the upper bound), where the time value is below 16 ulp of the price (pure rounding: the
@@ -31,38 +38,47 @@ the iteration still moves by more than 1e-6 (relative) after all steps.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import ndtr  # type: ignore[import-untyped]
 
 from greeks._engine import (
+    SMALL_MAX,
+    SMALL_MIN_LEN,
+    BoolArray,
     CallFlag,
     ChunkFn,
     FloatArray,
     Inputs,
+    Operand,
+    errors_off,
+    errors_restore,
     run_chunked,
+    small_operands,
     take,
     take_flag,
 )
-from greeks._normal import cdf_pdf_into, ceiling_array, const
+from greeks._normal import (
+    INV_SQRT_2PI,
+    NormalWork,
+    cdf_from_tail,
+    const,
+    full_const,
+    tail_into,
+)
 
 _mul: Final = np.multiply
 _add: Final = np.add
 _sub: Final = np.subtract
 _div: Final = np.divide
-_SQRT_2PI: Final = const(math.sqrt(2.0 * math.pi))
-_MINUS_LN2: Final = const(-math.log(2.0))
-_HALF: Final = const(0.5)
-_MINUS_HALF: Final = const(-0.5)
-_QUARTER: Final = const(0.25)
-_THREE: Final = const(3.0)
-_ONE: Final = const(1.0)
-_ZERO: Final = const(0.0)
-_TWO: Final = const(2.0)
-_MINUS_4_OVER_PI: Final = const(-4.0 / math.pi)
-_FIXED_STEPS: Final = 3
+_FAST_STEPS: Final = 2
+"""Halley steps with ``scipy.special.ndtr`` before the step with the library's own CDF."""
 _EXTRA_STEPS: Final = 12
+_WING: Final = 2.5
+"""The tail-expansion start is used where ``|x| >= _WING * s`` (``s`` its own estimate)."""
 _STEP_TOL: Final = 1e-5
 """After the fixed steps, a last Halley step below this (relative to s) means convergence:
 the remaining error is of the order of its cube."""
@@ -73,116 +89,166 @@ _JITTER_TOL: Final = 1e-6
 rounding and only moves within the volatility band that rounding leaves undetermined."""
 _NOISE: Final = 16.0 * float(np.finfo(np.float64).eps)
 """Time value below this fraction of the price is rounding noise: no volatility is implied."""
+_STATE: Final = ("xt", "x2", "lnb", "ee", "extc", "s", "lo", "step")
+"""Per-element solver state (copied for the elements that need further steps)."""
 
 
 class _Work:
-    """Scratch buffers for ``m`` elements (stacked buffers hold 2 m)."""
+    """Scratch buffers, constants and solver state for ``m`` elements.
+
+    ``small``: every constant is a full-length array (see ``greeks._normal`` for the layouts).
+    Stacked buffers (two rows of ``m``) let one ufunc call serve two quantities.
+    """
 
     __slots__ = (
-        "b", "cdf", "ceiling", "factor_max", "factor_min", "h", "neg", "pdf", "t1", "tiny", "tmp",
-        "u", "y", "zero",
+        "a2", "ax", "b", "bb", "beta", "cdf", "d1", "d2", "d2w", "e1", "e1_fast", "e2", "ee", "ext",
+        "extc", "exti", "factor_max", "factor_min", "g", "h", "half", "inv_sqrt_2pi", "lnb", "lo",
+        "m", "minus_4_over_pi", "minus_half", "minus_ln2", "noise", "nu", "nw", "one", "quarter",
+        "rel", "s", "s_next", "scalars", "small", "sqrt_2pi", "step", "t1", "test", "tiny", "two",
+        "valid", "wing", "wing_ratio", "x2", "x2q", "xt", "y", "zero", "zero2",
     )
 
-    def __init__(self, m: int) -> None:
-        # constants as full-length arrays: np.minimum/np.maximum are slow against broadcasts
-        self.ceiling = ceiling_array(2 * m)
-        self.zero = np.zeros(m)
-        self.tiny = np.full(m, 1e-300)
-        self.factor_min = np.full(m, 0.5)  # Halley step within [1/2, 2] x Newton step
-        self.factor_max = np.full(m, 2.0)
-        self.b = np.empty(m)
+    def __init__(self, m: int, small: bool) -> None:
+        self.m = m
+        self.small = small
+
+        def k(value: float) -> FloatArray:
+            return full_const(value, m) if small else const(value)
+
+        self.sqrt_2pi = k(math.sqrt(2.0 * math.pi))
+        self.minus_ln2 = k(-math.log(2.0))
+        self.half = k(0.5)
+        self.minus_half = k(-0.5)
+        self.quarter = k(0.25)
+        self.wing_ratio = k(_WING)
+        self.one = k(1.0)
+        self.two = k(2.0)
+        self.noise = k(_NOISE)
+        self.minus_4_over_pi = k(-4.0 / math.pi)
+        self.inv_sqrt_2pi = k(INV_SQRT_2PI)
+        # full-length in both layouts: np.minimum/np.maximum are slow against broadcasts
+        self.zero = full_const(0.0, m)
+        self.tiny = full_const(1e-300, m)
+        self.factor_min = full_const(0.5, m)  # Halley step within [1/2, 2] x Newton step
+        self.factor_max = full_const(2.0, m)
+        self.zero2 = full_const(0.0, 2 * m)
         self.h = np.empty(m)
         self.t1 = np.empty(m)
+        self.g = np.empty(m)
+        self.b = np.empty(m)
+        self.nu = np.empty(m)
+        self.rel = np.empty(m)
+        self.ax = np.empty(m)
+        self.x2q = np.empty(m)
+        self.beta = np.empty(m)
+        self.e2 = np.empty((2, m))  # setup: e^{x/2}, e^{-rt}
+        self.d2w = np.empty((2, m))  # wing and Corrado-Miller discriminants
+        self.a2 = np.empty((2, m))
         self.y = np.empty(2 * m)
+        self.d1 = self.y[:m]
+        self.d2 = self.y[m:]
         self.cdf = np.empty(2 * m)
-        self.pdf = np.empty(m)
-        self.u = np.empty(2 * m)
-        self.tmp = np.empty(2 * m)
-        self.neg = np.empty(2 * m, dtype=np.bool_)
-
-
-class _State:
-    """Per-element solver state: normalised OTM-call problem and iterate."""
-
-    __slots__ = ("ext", "exti", "lnb", "lo", "s", "step", "x2", "xt")
-
-    def __init__(self, m: int) -> None:
+        self.bb = np.empty(2 * m)
+        self.nw = NormalWork(2 * m, small)
+        self.e1 = self.nw.e[:m]
+        self.e1_fast = np.empty(m)
+        self.valid = np.empty(m, dtype=np.bool_)
+        self.wing = np.empty(m, dtype=np.bool_)
+        self.test = np.empty(m, dtype=np.bool_)
+        # solver state: normalised OTM-call problem and iterate
         self.xt = np.empty(m)
         self.x2 = np.empty(m)
         self.lnb = np.empty(m)
-        self.ext = np.empty(m)
-        self.exti = np.empty(m)
+        self.ee = np.empty(2 * m)  # e^{x/2}, e^{-x/2} (x <= 0), stacked
+        self.ext = self.ee[:m]
+        self.exti = self.ee[m:]
+        self.extc = np.empty(m)  # e^{x/2} / sqrt(2 pi)
         self.s = np.empty(m)
+        self.s_next = np.empty(m)
         self.lo = np.empty(m)
         self.step = np.empty(m)
+        # small path: per-call scalars (price, underlying, strike, t, -r, carry) filled
+        self.scalars = np.empty((6, m)) if small else np.empty((0, 0))
 
-    def view(self, m: int) -> _State:
-        v = _State.__new__(_State)
-        for name in _State.__slots__:
-            setattr(v, name, getattr(self, name)[:m])
-        return v
+    def fill(self, slot: int, value: float) -> FloatArray:
+        buf: FloatArray = self.scalars[slot]
+        buf.fill(value)
+        return buf
 
-    def gather(self, idx: npt.NDArray[np.intp]) -> _State:
-        v = _State.__new__(_State)
-        for name in _State.__slots__:
-            setattr(v, name, getattr(self, name)[idx])
-        return v
+    def take_state(self, src: _Work, idx: npt.NDArray[np.intp]) -> None:
+        """Copy the solver state of elements ``idx`` of ``src`` (``len(idx) == self.m``)."""
+        m = self.m
+        for name in _STATE:
+            a, b = getattr(src, name), getattr(self, name)
+            if name == "ee":
+                np.take(a[: src.m], idx, out=b[:m])
+                np.take(a[src.m:], idx, out=b[m:])
+            else:
+                np.take(a, idx, out=b)
 
 
-def _halley_step(st: _State, ws: _Work) -> None:
-    """One safeguarded Halley step on ``ln b(xt, s) - ln beta``; updates s, lo, step."""
-    m = st.s.shape[0]
-    s, lo, step = st.s, st.lo, st.step
-    y = ws.y[: 2 * m]
-    d1 = y[:m]
-    d2 = y[m:]
-    b = ws.b[:m]
-    h = ws.h[:m]
-    t1 = ws.t1[:m]
-    _div(st.xt, s, d1)
-    _mul(s, _HALF, d2)
-    _add(d1, d2, d1)
+def _halley_step(w: _Work, own_cdf: bool, last: bool) -> None:
+    """One safeguarded Halley step on ``ln b(xt, s) - ln beta``; updates s and lo.
+
+    ``own_cdf``: evaluate ``N`` with ``greeks._normal`` (else ``scipy.special.ndtr``).
+    ``last``: also store the step ``s_new - s`` in ``w.step``.
+    """
+    s, lo = w.s, w.lo
+    d1 = w.d1
+    d2 = w.d2
+    h = w.h
+    t1 = w.t1
+    y = w.y
+    cdf = w.cdf
+    _div(w.xt, s, d1)
+    _mul(s, w.half, h)
+    _add(d1, h, d1)
     _sub(d1, s, d2)
-    cdf = ws.cdf[: 2 * m]
-    pdf = ws.pdf[:m]
-    cdf_pdf_into(
-        y, cdf, pdf, ws.u[: 2 * m], ws.tmp[: 2 * m], ws.neg[: 2 * m], ws.ceiling[: 2 * m]
-    )
-    _mul(st.ext, cdf[:m], b)
-    _mul(st.exti, cdf[m:], t1)
-    _sub(b, t1, b)
-    nu = pdf
-    _mul(nu, st.ext, nu)
+    if own_cdf:
+        nw = w.nw
+        cdf_from_tail(y, tail_into(y, nw), nw, cdf)
+        e1 = w.e1
+    else:
+        ndtr(y, cdf)
+        e1 = w.e1_fast
+        _mul(d1, d1, e1)
+        _mul(e1, w.minus_half, e1)
+        np.exp(e1, e1)
+    nu = w.nu  # b' = e^{x/2} phi(d1)
+    _mul(e1, w.extc, nu)
+    bb = w.bb
+    _mul(w.ee, cdf, bb)
+    b = w.b
+    _sub(bb[: w.m], bb[w.m:], b)
     # Newton step D = g / g' with g = ln b - ln beta, g' = nu / b.
-    np.log(b, step)
-    _sub(step, st.lnb, step)
-    _mul(step, b, step)
-    _div(step, nu, step)
-    _sub(s, step, t1)
+    dn = w.g
+    np.log(b, dn)
+    _sub(dn, w.lnb, dn)
+    _mul(dn, b, dn)
+    _div(dn, nu, dn)
+    _sub(s, dn, t1)
     np.fmax(lo, t1, lo)
-    # Halley factor 1 / (1 - D g'' / (2 g')), g''/g' = b''/b' - g' = x^2/s^3 - s/4 - nu/b.
-    _mul(s, s, h)
-    _mul(h, s, h)
-    _div(st.x2, h, h)
-    _mul(s, _QUARTER, t1)
-    _sub(h, t1, h)
+    # Halley factor 1 - D g'' / (2 g') in [1/2, 2], g''/g' = b''/b' - g' = d1 d2 / s - nu / b.
+    _mul(d1, d2, h)
+    _div(h, s, h)
     _div(nu, b, t1)
     _sub(h, t1, h)
-    _mul(h, step, h)
-    _mul(h, _MINUS_HALF, h)
-    _add(h, _ONE, h)
-    np.maximum(h, ws.factor_min[:m], h)
-    np.minimum(h, ws.factor_max[:m], h)
-    _div(step, h, step)
-    _sub(s, step, t1)
-    np.fmax(t1, lo, t1)
-    _sub(t1, s, step)
-    np.copyto(s, t1)
+    _mul(h, dn, h)
+    _mul(h, w.minus_half, h)
+    _add(h, w.one, h)
+    np.maximum(h, w.factor_min, h)
+    np.minimum(h, w.factor_max, h)
+    _div(dn, h, dn)
+    sn = w.s_next
+    _sub(s, dn, sn)
+    np.fmax(sn, lo, sn)
+    if last:
+        _sub(sn, s, w.step)
+    w.s, w.s_next = sn, s
 
 
 def _setup(
-    st: _State,
-    ws: _Work,
+    w: _Work,
     price: FloatArray,
     und: FloatArray,
     k: FloatArray,
@@ -190,124 +256,132 @@ def _setup(
     neg_r: FloatArray,
     carry: FloatArray | None,
     flag: CallFlag,
-) -> npt.NDArray[np.bool_]:
+) -> BoolArray:
     """Normalise to the out-of-the-money call, set the start point; return the valid mask."""
-    m = st.s.shape[0]
-    xt, lnb, ext, exti, s, lo = st.xt, st.lnb, st.ext, st.exti, st.s, st.lo
-    t1 = ws.t1[:m]
-    h = ws.h[:m]
-    b = ws.b[:m]
-    zero = ws.zero[:m]
-    tiny = ws.tiny[:m]
-    # x = ln(F/K); ext = e^{x/2}, exti = e^{-x/2}
+    xt, lnb, ext, exti, lo = w.xt, w.lnb, w.ext, w.exti, w.lo
+    ax = w.ax
+    t1 = w.t1
+    h = w.h
+    b = w.beta
+    zero = w.zero
+    tiny = w.tiny
+    valid = w.valid
+    test = w.test
+    # x = ln(F/K); e0 = e^{x/2} and the discount factor e^{-rt} in one exp call; ei = e^{-x/2}
     _div(und, k, xt)
     np.log(xt, xt)
     if carry is not None:
         _mul(carry, t, t1)
         _add(xt, t1, xt)
-    _mul(xt, _HALF, ext)
-    np.exp(ext, ext)
-    _div(_ONE, ext, exti)
+    e2 = w.e2
+    e0 = e2[0]
+    disc = e2[1]
+    _mul(xt, w.half, e0)
+    _mul(t, neg_r, disc)
+    np.exp(e2, e2)
+    ei = w.g
+    _div(w.one, e0, ei)
     # beta = price / (e^{-rt} K e^{x/2})
-    _mul(t, neg_r, b)
-    np.exp(b, b)
-    _mul(b, k, b)
-    _mul(b, ext, b)
+    _mul(disc, k, b)
+    _mul(b, e0, b)
     _div(price, b, b)
     # time value: subtract the normalised intrinsic value max(phi (e^{x/2} - e^{-x/2}), 0)
-    _sub(ext, exti, t1)
+    _sub(e0, ei, t1)
     if isinstance(flag, bool):
         if not flag:
             np.negative(t1, t1)
     else:
-        _mul(flag, _TWO, h)
-        _sub(h, _ONE, h)
+        _mul(flag, w.two, h)
+        _sub(h, w.one, h)
         _mul(t1, h, t1)
     np.maximum(t1, zero, t1)
-    _mul(b, _NOISE, h)
+    _mul(b, w.noise, h)
     _sub(b, t1, b)
-    valid = np.greater(b, h)
-    valid &= np.greater(t, _ZERO)
-    # map to x <= 0: ext <- e^{-|x|/2}, exti <- e^{|x|/2}
-    np.absolute(xt, xt)
-    np.negative(xt, xt)
-    np.minimum(ext, exti, t1)
-    np.maximum(ext, exti, exti)
-    np.copyto(ext, t1)
-    valid &= np.less(b, ext)
+    np.greater(b, h, valid)
+    np.greater(t, zero, test)
+    np.logical_and(valid, test, valid)
+    # map to x <= 0: ext = e^{-|x|/2}, exti = e^{|x|/2}
+    np.absolute(xt, ax)
+    np.negative(ax, xt)
+    np.minimum(e0, ei, ext)
+    np.maximum(e0, ei, exti)
+    np.less(b, ext, test)
+    np.logical_and(valid, test, valid)
+    _mul(ext, w.inv_sqrt_2pi, w.extc)
     # (logs of non-positive numbers take a slow path: clamp; such elements are invalid anyway)
     np.maximum(b, tiny, lnb)
     np.log(lnb, lnb)
-    _mul(xt, xt, st.x2)
+    x2 = w.x2
+    x2q = w.x2q
+    _mul(xt, xt, x2)
+    _mul(x2, w.quarter, x2q)
+    # Corrado-Miller (start away from the wings): s = sqrt(2 pi)/(ext + exti) (c + sqrt(D)),
+    # D = max(c^2 - 4 a^2/pi, 0), a = (ext - exti) / 2 <= 0, c = beta - a; D and c into row 1
+    # of the stacked buffers shared with the wing start.
+    d2w = w.d2w
+    a2 = w.a2
+    _sub(ext, exti, h)
+    _mul(h, w.half, h)
+    _sub(b, h, a2[1])
+    _mul(h, h, h)
+    _mul(h, w.minus_4_over_pi, h)
+    _mul(a2[1], a2[1], t1)
+    _add(h, t1, d2w[1])
     # lower bound: max(sqrt(2 pi) beta e^{-x/2}, |x| / sqrt(L + sqrt(L^2 - x^2/4)))
     # with L = max(-ln(2 beta), |x|/2)
-    np.negative(lnb, lo)
-    _add(lo, _MINUS_LN2, lo)
-    _mul(xt, _MINUS_HALF, t1)
-    np.fmax(lo, t1, lo)
+    hx = w.g  # |x| / 2
+    _mul(ax, w.half, hx)
+    _sub(w.minus_ln2, lnb, lo)
+    np.fmax(lo, hx, lo)
     _mul(lo, lo, h)
-    _mul(st.x2, _QUARTER, t1)
-    _sub(h, t1, h)
+    _sub(h, x2q, h)
     np.maximum(h, zero, h)
     np.sqrt(h, h)
     _add(lo, h, lo)
     np.sqrt(lo, lo)
-    _div(xt, lo, lo)
-    np.negative(lo, lo)
+    _div(ax, lo, lo)
     _mul(b, exti, t1)
-    _mul(t1, _SQRT_2PI, t1)
+    _mul(t1, w.sqrt_2pi, t1)
     np.fmax(lo, t1, lo)
-    # Wing start (deep out of the money, |x| >= 3 s): solve x^2/(2 s^2) + s^2/8 = L' with
+    # Wing start (deep out of the money): solve x^2/(2 s^2) + s^2/8 = L' with
     # L' = -ln beta + ln(s / (sqrt(2 pi) (x^2/s^2 - s^2/4))) taken at the lower bound, i.e.
-    # b ~ e^{x/2} phi(d1) s / (|d1| |d2|) from the leading term of the Mills ratio.
-    w = st.step
+    # b ~ e^{x/2} phi(d1) s / (|d1| |d2|) from the leading term of the Mills ratio;
+    # s = |x| / sqrt(L' + sqrt(L'^2 - x^2/4)). L' and L'^2 - x^2/4 into row 0.
+    lw = a2[0]
     _mul(lo, lo, h)
-    _div(st.x2, h, t1)
-    _mul(h, _QUARTER, h)
+    _div(x2, h, t1)
+    _mul(h, w.quarter, h)
     _sub(t1, h, t1)
-    _mul(t1, _SQRT_2PI, t1)
+    _mul(t1, w.sqrt_2pi, t1)
     _div(lo, t1, t1)
     np.maximum(t1, tiny, t1)
     np.log(t1, t1)
     _sub(t1, lnb, t1)
-    _mul(xt, _MINUS_HALF, h)
-    np.fmax(t1, h, t1)
-    _mul(t1, t1, w)
-    _mul(st.x2, _QUARTER, h)
-    _sub(w, h, w)
-    np.maximum(w, zero, w)
-    np.sqrt(w, w)
-    _add(w, t1, w)
-    np.sqrt(w, w)
-    _div(xt, w, w)
-    np.negative(w, w)
-    np.fmax(w, lo, w)
-    _mul(w, _THREE, h)
-    _add(h, xt, h)
-    wing = np.less_equal(h, _ZERO)
-    # Elsewhere Corrado-Miller: s = sqrt(2 pi)/(ext + exti) (c + sqrt(max(c^2 - 4 a^2/pi, 0))),
-    # a = (ext - exti) / 2 <= 0, c = beta - a.
-    _sub(ext, exti, h)
-    _mul(h, _HALF, h)
-    _sub(b, h, t1)
-    _mul(h, h, h)
-    _mul(h, _MINUS_4_OVER_PI, h)
-    _mul(t1, t1, s)
-    _add(h, s, h)
-    np.maximum(h, zero, h)
-    np.sqrt(h, h)
-    _add(t1, h, t1)
+    np.fmax(t1, hx, lw)
+    _mul(lw, lw, h)
+    _sub(h, x2q, d2w[0])
+    # both starts: c + sqrt(D) (row 1), L' + sqrt(L'^2 - x^2/4) (row 0)
+    flat = d2w.reshape(-1)
+    np.maximum(flat, w.zero2, flat)
+    np.sqrt(flat, flat)
+    _add(flat, a2.reshape(-1), flat)
+    s = w.s
     _add(ext, exti, h)
-    _div(t1, h, s)
-    _mul(s, _SQRT_2PI, s)
+    _div(d2w[1], h, s)
+    _mul(s, w.sqrt_2pi, s)
     np.fmax(s, lo, s)
-    np.copyto(s, np.where(wing, w, s))
+    wv = d2w[0]
+    np.sqrt(wv, wv)
+    _div(ax, wv, wv)
+    np.fmax(wv, lo, wv)
+    _mul(wv, w.wing_ratio, h)
+    np.less_equal(h, ax, w.wing)
+    np.putmask(s, w.wing, wv)
     return valid
 
 
-def _solve_chunk(
-    st: _State,
-    ws: _Work,
+def _solve(
+    w: _Work,
     price: FloatArray,
     und: FloatArray,
     k: FloatArray,
@@ -317,29 +391,54 @@ def _solve_chunk(
     flag: CallFlag,
     out: FloatArray,
 ) -> None:
-    valid = _setup(st, ws, price, und, k, t, neg_r, carry, flag)
-    for _ in range(_FIXED_STEPS):
-        _halley_step(st, ws)
-    s, step = st.s, st.step
-    m = s.shape[0]
-    h = ws.h[:m]
-    np.absolute(step, h)
+    valid = _setup(w, price, und, k, t, neg_r, carry, flag)
+    for _ in range(_FAST_STEPS):
+        _halley_step(w, own_cdf=False, last=False)
+    _halley_step(w, own_cdf=True, last=True)
+    s = w.s
+    h = w.h
+    np.absolute(w.step, h)
     _div(h, s, h)
-    pending = np.flatnonzero(valid & ~(h <= _STEP_TOL))
-    if pending.size:
-        sub = st.gather(pending)
-        sub_ws = _Work(pending.size)
-        rel = np.empty(pending.size)
-        for _ in range(_EXTRA_STEPS):
-            _halley_step(sub, sub_ws)
-            np.absolute(sub.step, rel)
-            _div(rel, sub.s, rel)
-            if not float(np.max(rel)) > _FINAL_TOL:
-                break
-        s[pending] = np.where(rel <= _JITTER_TOL, sub.s, np.nan)
+    pend = w.test
+    np.greater(h, _STEP_TOL, pend)
+    np.isnan(h, w.wing)
+    np.logical_or(pend, w.wing, pend)
+    np.logical_and(pend, valid, pend)
+    if np.count_nonzero(pend):
+        _more_steps(w, np.flatnonzero(pend))
     np.sqrt(t, out)
-    _div(s, out, out)
-    np.putmask(out, ~valid, np.nan)
+    _div(w.s, out, out)
+    np.logical_not(valid, valid)
+    np.putmask(out, valid, np.nan)
+
+
+def _more_steps(w: _Work, pending: npt.NDArray[np.intp]) -> None:
+    """Further Halley steps (own CDF) on the elements ``pending`` of ``w``; updates ``w.s``.
+
+    Each element stops at its own convergence (its value is frozen there), so results do not
+    depend on which other elements share the batch.
+    """
+    p = pending.size
+    # a lone element is stepped twice side by side (see SMALL_MIN_LEN)
+    gather = pending if p >= SMALL_MIN_LEN else np.repeat(pending, SMALL_MIN_LEN)
+    m = gather.size
+    sub = _sub_work(m) if m <= SMALL_MAX else _Work(m, small=False)
+    sub.take_state(w, gather)
+    rel = sub.rel
+    frozen = np.zeros(m, dtype=np.bool_)
+    kept = np.empty(m)
+    kept_rel = np.zeros(m)
+    for _ in range(_EXTRA_STEPS):
+        np.copyto(kept, sub.s)
+        _halley_step(sub, own_cdf=True, last=True)
+        np.absolute(sub.step, rel)
+        _div(rel, sub.s, rel)
+        np.putmask(sub.s, frozen, kept)
+        np.putmask(rel, frozen, kept_rel)
+        np.less_equal(rel, _FINAL_TOL, frozen)
+        if frozen.all():
+            break
+    w.s[pending] = np.where(rel <= _JITTER_TOL, sub.s, np.nan)[:p]
 
 
 def _implied(
@@ -352,6 +451,11 @@ def _implied(
     is_call: npt.ArrayLike,
 ) -> FloatArray:
     numeric = [price, und, strike, t, r] if q is None else [price, und, strike, t, r, q]
+    small = small_operands(numeric, is_call)
+    if small is not None:
+        shape, n, ops, flags = small
+        out = _implied_small(ops, flags, n)
+        return out if out.shape == shape else out.reshape(shape)
     inp = Inputs(numeric, is_call)
     p_, u_, k_, t_, r_ = inp.operands[:5]
     r_val = inp.scalars[4]
@@ -365,16 +469,18 @@ def _implied(
         else:
             carry = np.subtract(r_, q_)
     flag = inp.flags
-    out = np.empty(inp.n)
+    result = np.empty(inp.n)
 
     def make_worker(chunk: int) -> ChunkFn:
-        st = _State(chunk)
-        ws = _Work(chunk)
+        spaces: dict[int, _Work] = {}
 
         def work(lo: int, hi: int) -> None:
-            _solve_chunk(
-                st.view(hi - lo),
-                ws,
+            m = hi - lo
+            w = spaces.get(m)
+            if w is None:
+                w = spaces[m] = _Work(m, small=False)
+            _solve(
+                w,
                 take(p_, lo, hi),
                 take(u_, lo, hi),
                 take(k_, lo, hi),
@@ -382,13 +488,64 @@ def _implied(
                 take(neg_r_full, lo, hi),
                 None if carry is None else take(carry, lo, hi),
                 take_flag(flag, lo, hi),
-                out[lo:hi],
+                result[lo:hi],
             )
 
         return work
 
     run_chunked(inp.n, make_worker)
-    return out.reshape(inp.shape)
+    return result.reshape(inp.shape)
+
+
+_local = threading.local()
+
+
+def _cache() -> dict[int, _Work]:
+    cache: dict[int, _Work] | None = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    return cache
+
+
+def _small_work(n: int) -> _Work:
+    """This thread's cached small-layout workspace for ``n`` elements."""
+    cache = _cache()
+    w = cache.get(n)
+    if w is None:
+        w = cache[n] = _Work(n, small=True)
+    return w
+
+
+def _sub_work(n: int) -> _Work:
+    """A second cached small-layout workspace (further steps on a subset of another one)."""
+    cache = _cache()
+    w = cache.get(-n)
+    if w is None:
+        w = cache[-n] = _Work(n, small=True)
+    return w
+
+
+def _implied_small(ops: list[Operand], flag: CallFlag, n: int) -> FloatArray:
+    """The solver on whole arrays of ``n <= SMALL_MAX`` elements (same results as chunks)."""
+    m = max(n, SMALL_MIN_LEN)  # n = 1: every operand is a scalar
+    w = _small_work(m)
+    arrays = [w.fill(i, a) if isinstance(a, float) else a for i, a in enumerate(ops[:4])]
+    r = ops[4]
+    neg_r = w.fill(4, -r) if isinstance(r, float) else np.negative(r)
+    carry: FloatArray | None = None
+    if len(ops) == 6:
+        q = ops[5]
+        if isinstance(r, float) and isinstance(q, float):
+            carry = None if r == q else w.fill(5, r - q)
+        else:
+            carry = np.subtract(r, q)
+    out = np.empty(m)
+    saved = errors_off()
+    try:
+        _solve(w, arrays[0], arrays[1], arrays[2], arrays[3], neg_r, carry, flag, out)
+    finally:
+        errors_restore(saved)
+    return out if m == n else out[:n]
 
 
 def implied_vol_bsm(

@@ -28,22 +28,34 @@ Conventions (all functions)
 
 from __future__ import annotations
 
+import threading
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from greeks._engine import (
-    BoolArray,
+    SMALL_MIN_LEN,
     CallFlag,
     ChunkFn,
     FloatArray,
     Inputs,
+    Operand,
+    errors_off,
+    errors_restore,
     run_chunked,
+    small_operands,
     take,
     take_flag,
 )
-from greeks._normal import cdf_pdf_into, ceiling_array, const
+from greeks._normal import (
+    INV_SQRT_2PI,
+    NormalWork,
+    cdf_from_tail,
+    const,
+    full_const,
+    tail_into,
+)
 from greeks.types import Greeks
 
 DAYS_PER_YEAR: Final = 365.0
@@ -55,63 +67,109 @@ _mul: Final = np.multiply
 _add: Final = np.add
 _sub: Final = np.subtract
 _div: Final = np.divide
-_HALF: Final = const(0.5)
-_MINUS_TWO: Final = const(-2.0)
-_MINUS_ONE: Final = const(-1.0)
-_ONE: Final = const(1.0)
-_VOL_POINT: Final = const(VOL_POINT)
-_PER_DAY: Final = const(1.0 / DAYS_PER_YEAR)
-_MINUS_PER_DAY: Final = const(-1.0 / DAYS_PER_YEAR)
-_MINUS_HALF_PER_DAY: Final = const(-0.5 / DAYS_PER_YEAR)
+
+
+# small-path slots for per-call scalars filled to full length
+_SLOT_NEG_R, _SLOT_NEG_R_DAY, _SLOT_NEG_Q, _SLOT_Q_DAY, _SLOT_R, _SLOT_Q = range(6)
+_SLOT_OPERAND: Final = 6
+"""Slots 6 .. 9: underlying, strike, t, sigma when given as scalars."""
+_SLOTS: Final = 10
 
 
 class _Config:
-    """Per-call constants derived from scalar inputs (``None`` where an input is an array)."""
+    """Per-call constants derived from scalar rates (``None`` where a rate is an array).
+
+    Chunked evaluation holds them in 1-element arrays; the small-input path fills them into
+    the workspace's full-length buffers (``ws``).
+    """
 
     __slots__ = ("black", "neg_q", "neg_r", "neg_r_per_day", "q_per_day", "q_zero")
 
-    def __init__(self, black: bool, inp: Inputs) -> None:
-        r_val, q_val = inp.scalars[3], inp.scalars[4]
+    def __init__(self, black: bool, r_val: float | None, q_val: float | None,
+                 ws: _Work | None = None, greeks: bool = False) -> None:
         self.black = black
         self.q_zero = (not black) and q_val == 0.0
-        self.neg_r: FloatArray | None = None if r_val is None else const(-r_val)
-        self.neg_q: FloatArray | None = None if q_val is None else const(-q_val)
-        self.neg_r_per_day: FloatArray | None = (
-            None if r_val is None else const(-r_val / DAYS_PER_YEAR)
-        )
-        self.q_per_day: FloatArray | None = (
-            None if q_val is None else const(q_val / DAYS_PER_YEAR)
-        )
+        self.neg_r: FloatArray | None = None
+        self.neg_q: FloatArray | None = None
+        self.neg_r_per_day: FloatArray | None = None
+        self.q_per_day: FloatArray | None = None
+        if ws is None:
+            if r_val is not None:
+                self.neg_r = const(-r_val)
+                self.neg_r_per_day = const(-r_val / DAYS_PER_YEAR)
+            if q_val is not None:
+                self.neg_q = const(-q_val)
+                self.q_per_day = const(q_val / DAYS_PER_YEAR)
+            return
+        if r_val is not None:
+            self.neg_r = ws.fill(_SLOT_NEG_R, -r_val)
+            if greeks:
+                self.neg_r_per_day = ws.fill(_SLOT_NEG_R_DAY, -r_val / DAYS_PER_YEAR)
+        if q_val is not None and not black and not self.q_zero:
+            self.neg_q = ws.fill(_SLOT_NEG_Q, -q_val)
+            if greeks:
+                self.q_per_day = ws.fill(_SLOT_Q_DAY, q_val / DAYS_PER_YEAR)
 
 
-class _Workspace:
-    """Scratch buffers for one thread; ``m`` = chunk length, stacked buffers hold 2 m."""
+class _Work:
+    """Scratch buffers and constants for ``m`` elements.
+
+    ``small``: constants are full-length arrays and per-call scalars are filled into buffers
+    (see ``greeks._normal`` for the two layouts); otherwise constants are 1-element arrays.
+    """
 
     __slots__ = (
-        "a", "b", "c", "cdf", "ceiling", "e", "e2", "f", "f2", "flip", "g", "g2", "neg", "p",
-        "pdf", "tmp", "u", "y", "zero",
+        "cdf", "d1", "d2", "dl", "e1", "eq", "er", "ex", "h", "half", "inv_sqrt_2pi", "kp", "m",
+        "minus_half_per_day", "minus_per_day", "n1", "n2", "nw", "one", "pdf", "per_day", "phi",
+        "pos", "qp1", "scalars", "small", "sp", "sqt", "two", "v", "vol_point", "vphi", "y", "zero",
     )
 
-    def __init__(self, m: int, with_pdf: bool) -> None:
-        self.a = np.empty(m)
-        self.b = np.empty(m)
-        self.c = np.empty(m)
-        self.e = np.empty(m)
-        self.e2 = np.empty(m)
-        self.f = np.empty(m)
-        self.f2 = np.empty(m)
-        self.g = np.empty(m)
-        self.g2 = np.empty(m)
-        self.p = np.empty(m)
+    def __init__(self, m: int, small: bool, with_pdf: bool) -> None:
+        self.m = m
+        self.small = small
+        self.sqt = np.empty(m)
+        self.v = np.empty(m)
+        self.vphi = np.empty(m)
+        self.h = np.empty(m)
+        self.ex = np.empty((2, m))
+        self.er = self.ex[0]
+        self.eq = self.ex[1]
+        self.sp = np.empty(m)
+        self.kp = np.empty(m)
+        self.phi = np.empty(m)
+        self.dl = np.empty(m)
+        self.qp1 = np.empty(m)
         self.y = np.empty(2 * m)
+        self.d1 = self.y[:m]
+        self.d2 = self.y[m:]
         self.cdf = np.empty(2 * m)
-        self.pdf = np.empty(m) if with_pdf else None
-        self.u = np.empty(2 * m)
-        self.tmp = np.empty(2 * m)
-        self.neg = np.empty(2 * m, dtype=np.bool_)
-        self.flip = np.empty(2 * m, dtype=np.bool_)
-        self.ceiling = ceiling_array(2 * m)
-        self.zero = np.zeros(m)
+        self.n1 = self.cdf[:m]
+        self.n2 = self.cdf[m:]
+        self.nw = NormalWork(2 * m, small)
+        self.e1 = self.nw.e[:m]
+        self.pdf: FloatArray | None = np.empty(m) if with_pdf else None
+        self.pos = np.empty(m, dtype=np.bool_)
+        self.zero = full_const(0.0, m)
+
+        def k(value: float) -> FloatArray:
+            return full_const(value, m) if small else const(value)
+
+        self.half = k(0.5)
+        self.one = k(1.0)
+        self.two = k(2.0)
+        self.vol_point = k(VOL_POINT)
+        self.per_day = k(1.0 / DAYS_PER_YEAR)
+        self.minus_per_day = k(-1.0 / DAYS_PER_YEAR)
+        self.minus_half_per_day = k(-0.5 / DAYS_PER_YEAR)
+        self.inv_sqrt_2pi = k(INV_SQRT_2PI)
+        # small path: buffers for per-call scalars (see ``_SLOT_*``)
+        self.scalars = np.empty((_SLOTS, m)) if small else np.empty((0, 0))
+
+    def fill(self, slot: int, value: float) -> FloatArray:
+        """Buffer ``slot`` of the per-call scalars filled with ``value`` (small path)."""
+        buf: FloatArray = self.scalars[slot]
+        buf.fill(value)
+        return buf
 
 
 class _Out:
@@ -120,11 +178,17 @@ class _Out:
     __slots__ = ("delta", "gamma", "price", "theta", "vega")
 
     def __init__(self, n: int, delta: bool, greeks: bool) -> None:
-        self.price: FloatArray = np.empty(n)
-        self.delta: FloatArray | None = np.empty(n) if delta or greeks else None
-        self.gamma: FloatArray | None = np.empty(n) if greeks else None
-        self.theta: FloatArray | None = np.empty(n) if greeks else None
-        self.vega: FloatArray | None = np.empty(n) if greeks else None
+        if greeks:
+            block = np.empty((5, n))
+            self.price: FloatArray = block[0]
+            self.delta: FloatArray | None = block[1]
+            self.gamma: FloatArray | None = block[2]
+            self.theta: FloatArray | None = block[3]
+            self.vega: FloatArray | None = block[4]
+            return
+        self.price = np.empty(n)
+        self.delta = np.empty(n) if delta else None
+        self.gamma = self.theta = self.vega = None
 
     def chunk(self, lo: int, hi: int) -> _Out:
         view = _Out.__new__(_Out)
@@ -136,19 +200,18 @@ class _Out:
         return view
 
 
-def _exp_neg_rate(neg_rate: FloatArray | None, rate: FloatArray, t: FloatArray,
-                  out: FloatArray) -> None:
-    """out = exp(-rate * t); ``neg_rate`` is the precomputed -rate for a scalar rate."""
+def _neg_rate_times_t(neg_rate: FloatArray | None, rate: FloatArray, t: FloatArray,
+                      out: FloatArray) -> None:
+    """out = -rate * t; ``neg_rate`` is the precomputed -rate for a scalar rate."""
     if neg_rate is not None:
         _mul(t, neg_rate, out)
     else:
         _mul(t, rate, out)
         np.negative(out, out)
-    np.exp(out, out)
 
 
-def _chunk(
-    ws: _Workspace,
+def _kernel(
+    ws: _Work,
     cfg: _Config,
     s: FloatArray,
     k: FloatArray,
@@ -159,70 +222,73 @@ def _chunk(
     flag: CallFlag,
     out: _Out,
 ) -> None:
-    """Price (and greeks) of one chunk; ``cfg.black`` means q == r (``s`` is the forward)."""
+    """Price (and greeks) of ``ws.m`` elements; ``cfg.black`` means q == r (``s`` is the forward).
+
+    With ``phi = +1`` for calls and ``-1`` for puts, the CDF is evaluated at ``phi d1`` and
+    ``phi d2`` directly: ``d`` is computed with ``phi v`` in place of ``v`` (exact: only signs
+    change).
+    """
     price = out.price
-    m = price.shape[0]
-    sqt = ws.a[:m]
-    v = ws.b[:m]
-    h = ws.c[:m]
+    sqt = ws.sqt
+    v = ws.v
     np.sqrt(t, sqt)
     _mul(sig, sqt, v)
 
-    # Discount factors er = e^{-rt}, eq = e^{-qt} (None: 1); discounted spot and strike
-    # S' = S eq (None: S itself), K' = K er.
-    er = ws.e[:m]
-    _exp_neg_rate(cfg.neg_r, r, t, er)
+    # Discount factors er = e^{-rt}, eq = e^{-qt} (None: 1), evaluated in one exp call;
+    # discounted spot and strike S' = S eq (None: S itself), K' = K er.
+    er = ws.er
+    _neg_rate_times_t(cfg.neg_r, r, t, er)
     eq: FloatArray | None
     sp: FloatArray | None
-    if cfg.black:
-        eq, sp = er, None
-    elif cfg.q_zero:
-        eq, sp = None, s
+    if cfg.black or cfg.q_zero:
+        np.exp(er, er)
+        eq, sp = (er, None) if cfg.black else (None, s)
     else:
-        eq = ws.f[:m]
-        _exp_neg_rate(cfg.neg_q, q, t, eq)
-        sp = ws.f2[:m]
+        eq = ws.eq
+        _neg_rate_times_t(cfg.neg_q, q, t, eq)
+        np.exp(ws.ex, ws.ex)
+        sp = ws.sp
         _mul(s, eq, sp)
-    kp = ws.e2[:m]
+    kp = ws.kp
     _mul(k, er, kp)
 
-    # d2 <- ln(F/K) / v = ln(S'/K') / v; d1, d2 = d2 +- v/2
-    y = ws.y[: 2 * m]
-    d1 = y[:m]
-    d2 = y[m:]
+    # phi d2 <- ln(F/K) / (phi v) = ln(S'/K') / (phi v); phi d1, phi d2 = phi d2 +- phi v/2
+    phi: FloatArray | None = None
+    if isinstance(flag, bool):
+        if flag:
+            vphi = v
+        else:
+            vphi = ws.vphi
+            np.negative(v, vphi)
+    else:
+        phi = ws.phi
+        _mul(flag, ws.two, phi)
+        _sub(phi, ws.one, phi)
+        vphi = ws.vphi
+        _mul(v, phi, vphi)
+    y = ws.y
+    d1 = ws.d1
+    d2 = ws.d2
     if sp is None:
         _div(s, k, d2)
     else:
         _div(sp, kp, d2)
     np.log(d2, d2)
-    _div(d2, v, d2)
-    _mul(v, _HALF, h)
+    _div(d2, vphi, d2)
+    h = ws.h
+    _mul(vphi, ws.half, h)
     _add(d2, h, d1)
     _sub(d2, h, d2)
-    # N(phi d1), N(phi d2): phi = -1 (puts) enters as a flip of the argument's sign.
-    flip: BoolArray | None = None
-    if isinstance(flag, bool):
-        if not flag:
-            _mul(y, _MINUS_ONE, y)
-    else:
-        flip = ws.flip[: 2 * m]
-        np.logical_not(flag, flip[:m])
-        np.copyto(flip[m:], flip[:m])
-    cdf = ws.cdf[: 2 * m]
-    pdf = None if ws.pdf is None else ws.pdf[:m]
-    cdf_pdf_into(
-        y, cdf, pdf, ws.u[: 2 * m], ws.tmp[: 2 * m], ws.neg[: 2 * m], ws.ceiling[: 2 * m], flip
-    )
-    n1 = cdf[:m]
-    n2 = cdf[m:]
+    nw = ws.nw
+    cdf_from_tail(y, tail_into(y, nw), nw, ws.cdf)
+    n1 = ws.n1
+    n2 = ws.n2
+    pdf = ws.pdf
+    if pdf is not None:
+        _mul(ws.e1, ws.inv_sqrt_2pi, pdf)
 
     # delta = phi e^{-qt} N(phi d1); P1 = S delta; P2 = phi K' N(phi d2); price = P1 - P2
-    phi: FloatArray | None = None
-    if flip is not None:
-        phi = ws.g2[:m]
-        _mul(flip[:m], _MINUS_TWO, phi)
-        _add(phi, _ONE, phi)
-    dl = ws.g[:m] if out.delta is None else out.delta
+    dl = ws.dl if out.delta is None else out.delta
     if eq is None:
         if phi is None:
             np.copyto(dl, n1)
@@ -233,25 +299,25 @@ def _chunk(
         if phi is not None:
             _mul(dl, phi, dl)
     if phi is None and flag is False:
-        _mul(dl, _MINUS_ONE, dl)
+        np.negative(dl, dl)
     _mul(n2, kp, n2)
     if phi is not None:
         _mul(n2, phi, n2)
     elif flag is False:
-        _mul(n2, _MINUS_ONE, n2)
+        np.negative(n2, n2)
     _mul(s, dl, price)
     theta = out.theta
     qp1: FloatArray | None = None
     if theta is not None and not cfg.black and not cfg.q_zero:
-        qp1 = ws.p[:m]  # q P1 / 365
+        qp1 = ws.qp1  # q P1 / 365
         if cfg.q_per_day is not None:
             _mul(price, cfg.q_per_day, qp1)
         else:
             _mul(price, q, qp1)
-            _mul(qp1, _PER_DAY, qp1)
+            _mul(qp1, ws.per_day, qp1)
     _sub(price, n2, price)
     # Values are >= 0; clamp rounding-level negatives (deep out-of-the-money cancellation).
-    np.maximum(price, ws.zero[:m], price)
+    np.maximum(price, ws.zero, price)
 
     if pdf is not None and out.gamma is not None and theta is not None and out.vega is not None:
         a = pdf  # a <- S e^{-qt} pdf(d1)
@@ -262,13 +328,13 @@ def _chunk(
         else:
             _mul(a, sp, a)
         _mul(a, sqt, out.vega)
-        _mul(out.vega, _VOL_POINT, out.vega)
+        _mul(out.vega, ws.vol_point, out.vega)
         _mul(s, v, h)
         _mul(h, s, h)
         _div(a, h, out.gamma)
         # theta = (-a sigma / (2 sqrt t) - r P2 + q P1) / 365   (Black-76: q = r, P1 - P2 = V)
         _div(sig, sqt, theta)
-        _mul(theta, _MINUS_HALF_PER_DAY, theta)
+        _mul(theta, ws.minus_half_per_day, theta)
         _mul(theta, a, theta)
         if cfg.black:
             if cfg.neg_r_per_day is not None:
@@ -276,19 +342,21 @@ def _chunk(
                 _sub(theta, h, theta)
             else:
                 _mul(price, r, h)
-                _mul(h, _PER_DAY, h)
+                _mul(h, ws.per_day, h)
                 _add(theta, h, theta)
         else:
             if cfg.neg_r_per_day is not None:
                 _mul(n2, cfg.neg_r_per_day, h)
             else:
                 _mul(n2, r, h)
-                _mul(h, _MINUS_PER_DAY, h)
+                _mul(h, ws.minus_per_day, h)
             _add(theta, h, theta)
             if qp1 is not None:
                 _add(theta, qp1, theta)
 
-    if not float(np.min(v)) > 0.0:
+    pos = ws.pos
+    np.greater(v, ws.zero, pos)
+    if np.count_nonzero(pos) != ws.m:
         _repair(cfg, s, k, t, r, q, sig, flag, v, out)
 
 
@@ -359,17 +427,25 @@ def _evaluate(
     want_delta: bool,
     want_greeks: bool,
 ) -> tuple[tuple[int, ...], _Out]:
+    small = small_operands((underlying, strike, t, r, q, sigma), is_call)
+    if small is not None:
+        shape, n, ops, flags = small
+        return shape, _evaluate_small(black, ops, flags, n, want_delta, want_greeks)
     inp = Inputs((underlying, strike, t, r, q, sigma), is_call)
     s, k, tt, rr, qq, sg = inp.operands
     flag = inp.flags
-    cfg = _Config(black, inp)
+    cfg = _Config(black, inp.scalars[3], inp.scalars[4])
     out = _Out(inp.n, want_delta, want_greeks)
 
     def make_worker(chunk: int) -> ChunkFn:
-        ws = _Workspace(chunk, with_pdf=want_greeks)
+        spaces: dict[int, _Work] = {}
 
         def work(lo: int, hi: int) -> None:
-            _chunk(
+            m = hi - lo
+            ws = spaces.get(m)
+            if ws is None:
+                ws = spaces[m] = _Work(m, small=False, with_pdf=want_greeks)
+            _kernel(
                 ws,
                 cfg,
                 take(s, lo, hi),
@@ -388,9 +464,65 @@ def _evaluate(
     return inp.shape, out
 
 
+_local = threading.local()
+
+
+def _small_work(n: int, with_pdf: bool) -> _Work:
+    """This thread's cached small-path workspace for ``n`` elements."""
+    cache: dict[int, _Work] | None = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    key = -n if with_pdf else n
+    ws = cache.get(key)
+    if ws is None:
+        ws = cache[key] = _Work(n, small=True, with_pdf=with_pdf)
+    return ws
+
+
+def _evaluate_small(
+    black: bool,
+    ops: list[Operand],
+    flag: CallFlag,
+    n: int,
+    want_delta: bool,
+    want_greeks: bool,
+) -> _Out:
+    """The kernel on whole arrays of ``n <= SMALL_MAX`` elements (same results as chunks)."""
+    s, k, t, r, q, sig = ops
+    m = max(n, SMALL_MIN_LEN)  # n = 1: every operand is a scalar
+    ws = _small_work(m, want_greeks)
+    r_val = r if isinstance(r, float) else None
+    q_val = q if isinstance(q, float) else None
+    cfg = _Config(black, r_val, q_val, ws, want_greeks)
+    rr = ws.fill(_SLOT_R, r) if isinstance(r, float) else r
+    qq = q if not isinstance(q, float) else (
+        ws.zero if black or q == 0.0 else ws.fill(_SLOT_Q, q))
+    arrays = [
+        ws.fill(_SLOT_OPERAND + i, a) if isinstance(a, float) else a
+        for i, a in enumerate((s, k, t, sig))
+    ]
+    out = _Out(m, want_delta, want_greeks)
+    saved = errors_off()
+    try:
+        _kernel(ws, cfg, arrays[0], arrays[1], arrays[2], rr, qq, arrays[3], flag, out)
+    finally:
+        errors_restore(saved)
+    return out if m == n else out.chunk(0, n)
+
+
 def _shaped(a: FloatArray | None, shape: tuple[int, ...]) -> FloatArray:
     assert a is not None
-    return a.reshape(shape)
+    return a if a.shape == shape else a.reshape(shape)
+
+
+def _greeks(out: _Out, shape: tuple[int, ...]) -> Greeks:
+    return Greeks.of_arrays(
+        _shaped(out.price, shape),
+        _shaped(out.delta, shape),
+        _shaped(out.gamma, shape),
+        _shaped(out.theta, shape),
+        _shaped(out.vega, shape),
+    )
 
 
 def bsm_price(
@@ -424,7 +556,7 @@ def bsm_price(
         ``sigma <= 0``.
     """
     shape, out = _evaluate(False, spot, strike, t, r, q, sigma, is_call, False, False)
-    return out.price.reshape(shape)
+    return _shaped(out.price, shape)
 
 
 def bsm_price_delta(
@@ -443,7 +575,7 @@ def bsm_price_delta(
     (price, delta) : tuple of ndarray
     """
     shape, out = _evaluate(False, spot, strike, t, r, q, sigma, is_call, True, False)
-    return out.price.reshape(shape), _shaped(out.delta, shape)
+    return _shaped(out.price, shape), _shaped(out.delta, shape)
 
 
 def bsm_greeks(
@@ -464,13 +596,7 @@ def bsm_greeks(
         ``vega`` = dV/dsigma per volatility point (0.01).
     """
     shape, out = _evaluate(False, spot, strike, t, r, q, sigma, is_call, True, True)
-    return Greeks(
-        price=out.price.reshape(shape),
-        delta=_shaped(out.delta, shape),
-        gamma=_shaped(out.gamma, shape),
-        theta=_shaped(out.theta, shape),
-        vega=_shaped(out.vega, shape),
-    )
+    return _greeks(out, shape)
 
 
 def black76_price(
@@ -502,7 +628,7 @@ def black76_price(
         ``exp(-r t) * (phi F N(phi d1) - phi K N(phi d2))``, broadcast shape of the inputs.
     """
     shape, out = _evaluate(True, forward, strike, t, r, 0.0, sigma, is_call, False, False)
-    return out.price.reshape(shape)
+    return _shaped(out.price, shape)
 
 
 def black76_price_delta(
@@ -520,7 +646,7 @@ def black76_price_delta(
     (price, delta) : tuple of ndarray
     """
     shape, out = _evaluate(True, forward, strike, t, r, 0.0, sigma, is_call, True, False)
-    return out.price.reshape(shape), _shaped(out.delta, shape)
+    return _shaped(out.price, shape), _shaped(out.delta, shape)
 
 
 def black76_greeks(
@@ -540,13 +666,7 @@ def black76_greeks(
         forward held fixed, ``vega`` = dV/dsigma per volatility point (0.01).
     """
     shape, out = _evaluate(True, forward, strike, t, r, 0.0, sigma, is_call, True, True)
-    return Greeks(
-        price=out.price.reshape(shape),
-        delta=_shaped(out.delta, shape),
-        gamma=_shaped(out.gamma, shape),
-        theta=_shaped(out.theta, shape),
-        vega=_shaped(out.vega, shape),
-    )
+    return _greeks(out, shape)
 
 
 __all__ = [

@@ -61,6 +61,24 @@ class Greeks:
                     f"price has {shape}"
                 )
 
+    @classmethod
+    def of_arrays(
+        cls,
+        price: FloatArray,
+        delta: FloatArray,
+        gamma: FloatArray,
+        theta: FloatArray,
+        vega: FloatArray,
+    ) -> Greeks:
+        """Wrap float64 arrays that already share one shape, without conversion or checks."""
+        g = object.__new__(cls)
+        object.__setattr__(g, "price", price)
+        object.__setattr__(g, "delta", delta)
+        object.__setattr__(g, "gamma", gamma)
+        object.__setattr__(g, "theta", theta)
+        object.__setattr__(g, "vega", vega)
+        return g
+
     @property
     def shape(self) -> tuple[int, ...]:
         """Common shape of the fields."""
