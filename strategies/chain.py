@@ -92,12 +92,44 @@ def _groups(keys_exp: npt.NDArray[np.int64], keys_call: BoolArray,
                                                   bounds, stops, strict=True)]
 
 
-def _sides(groups: list[tuple[tuple[int, bool], int, int]], by_delta: IntArray,
-           absdelta: FloatArray, by_strike: IntArray,
-           strike: FloatArray) -> dict[tuple[int, bool], _Side]:
-    """Sides of one row set given in both orders (the same groups at the same positions)."""
-    d, k = absdelta[by_delta], strike[by_strike]
-    return {key: _Side(d[s:t], by_delta[s:t], k[s:t], by_strike[s:t]) for key, s, t in groups}
+Key = tuple[int, bool]
+
+
+class _Sides(dict[Key, _Side]):
+    """The rows of one row set in (expiry day number, is_call) groups, by strike and (unless
+    ``by_delta`` is None) by |delta|; ``sides[key]`` cuts a group's :class:`_Side` out on first
+    use (an empty side when the set has no row in the group)."""
+
+    __slots__ = ("_absdelta", "_bounds", "_by_delta", "_by_strike", "_call", "_exp", "_strike")
+
+    def __init__(self, keys_exp: npt.NDArray[np.int64], keys_call: BoolArray, by_strike: IntArray,
+                 strike: FloatArray, by_delta: IntArray | None = None,
+                 absdelta: FloatArray | None = None,
+                 groups: list[tuple[Key, int, int]] | None = None) -> None:
+        super().__init__()
+        self._exp, self._call = keys_exp, keys_call
+        self._by_strike, self._strike = by_strike, strike
+        self._by_delta, self._absdelta = by_delta, absdelta
+        self._bounds: dict[Key, tuple[int, int]] | None = None
+        if groups is not None:
+            self._bounds = {key: (lo, hi) for key, lo, hi in groups}
+
+    def __missing__(self, key: Key) -> _Side:
+        if self._bounds is None:
+            self._bounds = {k: (lo, hi) for k, lo, hi in _groups(self._exp, self._call,
+                                                                  self._by_strike)}
+        span = self._bounds.get(key)
+        side = _NO_SIDE
+        if span is not None:
+            lo, hi = span
+            k_rows = self._by_strike[lo:hi]
+            if self._by_delta is None or self._absdelta is None:
+                side = _Side(_EMPTY_F, _EMPTY_I, self._strike[k_rows], k_rows)
+            else:
+                d_rows = self._by_delta[lo:hi]
+                side = _Side(self._absdelta[d_rows], d_rows, self._strike[k_rows], k_rows)
+        self[key] = side
+        return side
 
 
 _EPOCH = date(1970, 1, 1)
@@ -162,10 +194,9 @@ class ChainSnapshot:
     sellable: BoolArray
     excluded: dict[str, int]
     stale_underlying: bool
-    _buy: dict[tuple[int, bool], _Side] = field(repr=False)
-    _sell: dict[tuple[int, bool], _Side] = field(repr=False)
-    _listed_rows: IntArray = field(repr=False)
-    _listed: dict[tuple[int, bool], _Side] = field(repr=False)
+    _buy: _Sides = field(repr=False)
+    _sell: _Sides = field(repr=False)
+    _listed: _Sides = field(repr=False)
     _expiry_dte: dict[date, int] = field(repr=False)
     _codes: npt.NDArray[np.int8] = field(repr=False)
     _reasons: tuple[str, ...] = field(repr=False)
@@ -257,14 +288,15 @@ class ChainSnapshot:
         sell_d = usable_d[sellable[usable_d]]
         sell_k = usable_k[sellable[usable_k]]
         buy_groups = _groups(exp_day, is_call, usable_k)
-        buy = _sides(buy_groups, usable_d, absd, usable_k, strike)
-        sell = _sides(_groups(exp_day, is_call, sell_k), sell_d, absd, sell_k, strike)
+        buy = _Sides(exp_day, is_call, usable_k, strike, usable_d, absd, buy_groups)
+        sell = _Sides(exp_day, is_call, sell_k, strike, sell_d, absd)
+        listed = _Sides(exp_day, is_call, listed_k, strike)
         today_n = _day(now.date())
         expiry_dte = {_EPOCH + timedelta(days=d): d - today_n
                       for d in dict.fromkeys(key[0] for key, _, _ in buy_groups)}
         return cls(raw.root, now, inst, expiry, dte, strike, is_call, bid, ask, mid, qtime,
                    iv, delta, gamma, theta, vega, und, usable, sellable, ex.counts,
-                   bool(stale_und), buy, sell, listed_k, {}, expiry_dte, ex.codes,
+                   bool(stale_und), buy, sell, listed, expiry_dte, ex.codes,
                    tuple(ex.reasons))
 
     # -- selection -------------------------------------------------------------------------------
@@ -292,8 +324,7 @@ class ChainSnapshot:
         Ties go to the smaller |delta|. Only usable rows (``sellable`` rows when ``sellable``)
         are considered; None when no row lies inside the range (never an out-of-range strike).
         """
-        side = (self._sell if sellable else self._buy).get(
-            (_day(expiry), right is Right.CALL), _NO_SIDE)
+        side = (self._sell if sellable else self._buy)[(_day(expiry), right is Right.CALL)]
         a = side.absdelta
         i0 = int(np.searchsorted(a, lo, "left"))
         i1 = int(np.searchsorted(a, hi, "right"))
@@ -308,8 +339,7 @@ class ChainSnapshot:
     def by_strike(self, expiry: date, right: Right, strike: float,
                   sellable: bool = False) -> int | None:
         """Usable (or sellable) row at exactly ``strike`` (within 1e-6 of a strike step)."""
-        side = (self._sell if sellable else self._buy).get(
-            (_day(expiry), right is Right.CALL), _NO_SIDE)
+        side = (self._sell if sellable else self._buy)[(_day(expiry), right is Right.CALL)]
         return self._find_strike(side, strike)
 
     def is_listed(self, expiry: date, right: Right, strike: float) -> bool:
@@ -317,16 +347,8 @@ class ChainSnapshot:
         return self._find_strike(self._listed_side(expiry, right), strike) is not None
 
     def _listed_side(self, expiry: date, right: Right) -> _Side:
-        """Strike-sorted rows of the raw chain (usable or not) of one expiry and right; grouped
-        on first use (only the reports of unusable strikes read them)."""
-        listed = self._listed
-        if not listed:
-            rows = self._listed_rows
-            strikes = self.strike[rows]
-            listed.update((key, _Side(_EMPTY_F, _EMPTY_I, strikes[s:t], rows[s:t]))
-                          for key, s, t in _groups(self.expiry.view(np.int64), self.is_call,
-                                                   rows))
-        return listed.get((_day(expiry), right is Right.CALL), _NO_SIDE)
+        """Strike-sorted rows of the raw chain (usable or not) of one expiry and right."""
+        return self._listed[(_day(expiry), right is Right.CALL)]
 
     def _find_strike(self, side: _Side, strike: float) -> int | None:
         k = side.strikes
@@ -339,8 +361,7 @@ class ChainSnapshot:
 
     def strikes(self, expiry: date, right: Right, sellable: bool = False) -> FloatArray:
         """Ascending strikes of usable (or sellable) rows."""
-        side = (self._sell if sellable else self._buy).get(
-            (_day(expiry), right is Right.CALL), _NO_SIDE)
+        side = (self._sell if sellable else self._buy)[(_day(expiry), right is Right.CALL)]
         return side.strikes
 
     def offset_strike(self, row: int, points: float) -> float:
@@ -355,8 +376,8 @@ class ChainSnapshot:
 
     def underlying_at(self, expiry: date) -> float | None:
         """Underlying price of ``expiry``'s usable rows (the futures price for futures options)."""
-        for side in (self._buy.get((_day(expiry), False)), self._buy.get((_day(expiry), True))):
-            if side is not None and side.by_strike.shape[0]:
+        for side in (self._buy[(_day(expiry), False)], self._buy[(_day(expiry), True)]):
+            if side.by_strike.shape[0]:
                 return float(self.underlying[side.by_strike[0]])
         return None
 
