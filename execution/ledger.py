@@ -1051,6 +1051,23 @@ def json_object(members: Mapping[str, str]) -> str:
     return "{" + ",".join([f"{_KEY(k)}:{members[k]}" for k in sorted(members)]) + "}"
 
 
+def json_object_parts(members: Mapping[str, str | list[str]]) -> list[str]:
+    """:func:`json_object` as pieces to join (a member value may itself be given as pieces),
+    so that large encoded members are copied once, by the final join."""
+    out: list[str] = []
+    sep = "{"
+    for k in sorted(members):
+        out.append(f"{sep}{_KEY(k)}:")
+        v = members[k]
+        if isinstance(v, str):
+            out.append(v)
+        else:
+            out.extend(v)
+        sep = ","
+    out.append("{}" if sep == "{" else "}")
+    return out
+
+
 def json_array(items: Iterable[str]) -> str:
     """:func:`json_text` of an array whose items are given already encoded."""
     return "[" + ",".join(items) + "]"
@@ -1102,6 +1119,10 @@ class LedgerJson:
 
     def text(self, ledger: Ledger, skip: Mapping[str, int] | None = None) -> str:
         """Same as ``json_text(ledger.to_obj(skip))``."""
+        return "".join(self.parts(ledger, skip))
+
+    def parts(self, ledger: Ledger, skip: Mapping[str, int] | None = None) -> list[str]:
+        """:meth:`text` as pieces to join."""
         if ledger is not self._ledger:
             self._ledger = ledger
             self._tails = {}
@@ -1113,7 +1134,7 @@ class LedgerJson:
         positions, self._positions = self._positions, {}
         books, self._books = self._books, {}
         expect, self._expect = self._expect, {}
-        members = {
+        members: dict[str, str | list[str]] = {
             "books": json_object({pid: self._book_text(books, pid, b)
                                   for pid, b in ledger._books.items()}),
             "closed_trades": self._tail("closed_trades", ledger.closed_trades,
@@ -1129,7 +1150,7 @@ class LedgerJson:
             "unmanaged": _ENCODE([[c.symbol, q, ledger._unmanaged_avg.get(c, 0.0)]
                                   for c, q in ledger._unmanaged.items()]),
         }
-        return json_object(members)
+        return json_object_parts(members)
 
     def _tail(self, name: str, items: Sequence[TradeRecord | ClosedTrade],
               start: int) -> str:

@@ -20,7 +20,7 @@ from config.model import Config
 from execution import codec
 from execution.codec import Json, JsonObj
 from execution.executor import ComboExecutor, WorkingOrderSnapshot
-from execution.ledger import Ledger, LedgerJson, json_array, json_object, json_text
+from execution.ledger import Ledger, LedgerJson, json_array, json_object_parts, json_text
 
 FORMAT = 1
 HISTORY_CHUNK = 200
@@ -164,16 +164,16 @@ class StateWriter:
              extras: Mapping[str, Json] | None = None) -> str:
         """The main document as :func:`dump_state` with the chunks written so far."""
         done = {name: n * HISTORY_CHUNK for name, n in self._chunks.items()}
-        members = {
+        members: dict[str, str | list[str]] = {
             "format": json_text(FORMAT),
             "history_chunks": json_text({k: int(v) for k, v in self._chunks.items()}),
-            "ledger": self._ledger_json.text(ledger, done),
+            "ledger": self._ledger_json.parts(ledger, done),
             "working": json_array([json_text(w.to_obj()) for w in executor.working_orders()]),
             "seen_events": self._seen(executor),
             "counters": json_text({k: int(v) for k, v in (counters or {}).items()}),
             "extras": json_text(dict(extras or {})),
         }
-        return json_object(members)
+        return "".join(json_object_parts(members))
 
     def _seen(self, executor: ComboExecutor) -> str:
         """Text of ``executor.recent_event_ids()``, extended by the ids added since the last
