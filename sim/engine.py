@@ -62,6 +62,9 @@ EARLIEST_START = date(1992, 1, 2)
 LATEST_END = date(2042, 12, 31)
 MAX_STEP_MINUTES = 60
 MAX_RESTART_DAYS = 10_000
+STORE_FLUSH_SESSIONS = 20
+"""The run's store is written to disk after every this many sessions and at the end (a file
+write costs about a millisecond on a large state; the system saves after every event)."""
 
 
 class SystemLike(Protocol):
@@ -380,7 +383,7 @@ def run(spec: RunSpec, state_dir: Path, *, env: Environment | None = None,
         The run's inputs.
     state_dir
         Directory for the :class:`FileStore` (created when missing; written after every
-        session and at the end, see ``FileStore.deferred``).
+        ``STORE_FLUSH_SESSIONS`` sessions and at the end, see ``FileStore.deferred``).
     env
         A pre-built environment (built from ``spec`` when None).
     system_factory
@@ -451,7 +454,8 @@ def run(spec: RunSpec, state_dir: Path, *, env: Environment | None = None,
             system.on_session_end(now)
             in_system += clock() - t0
             broker.settle(day)
-            store.flush()
+            if (day_index + 1) % STORE_FLUSH_SESSIONS == 0:
+                store.flush()
             audit_session(system, broker, day, audit)
             equity.append((day, broker.account().nlv))
             closes.append((day, market.day_close("SPX") or math.nan, float(market.state().vix[0])))

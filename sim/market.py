@@ -45,8 +45,8 @@ class ContractSet:
     """
 
     __slots__ = ("batch", "contracts", "grid", "grid_day", "grid_from", "grid_row", "plan", "qty",
-                 "rows", "span_time", "span_value", "stamp", "totals", "totals_of", "valuation",
-                 "whole_day")
+                 "quoted", "rows", "span_time", "span_value", "stamp", "totals", "totals_of",
+                 "valuation", "whole_day")
 
     def __init__(self, contracts: tuple[Contract, ...], batch: ContractBatch,
                  qty: IntArray | None = None, whole_day: bool = False) -> None:
@@ -63,6 +63,7 @@ class ContractSet:
         self.qty = qty
         self.plan: MarginPlan | None = None
         self.stamp = -1
+        self.quoted = -1
         self.valuation: Valuation | None = None
         self.span_time: datetime | None = None
         self.span_value = 0.0
@@ -204,17 +205,37 @@ class SimMarket:
             return None, None
         return Quote(bid, ask, self.now()), float(val.underlying[i])
 
+    def _quote_watch(self, cs: ContractSet) -> None:
+        """Quotes of every contract of the prefetched set at once (what :meth:`_from_set` gives
+        for each); quotes already looked up this bar are kept."""
+        val = self.value_set(cs)
+        now = self.now()
+        quotes: dict[Contract, tuple[Quote | None, float | None]] = {}
+        for c, bid, ask, under in zip(cs.contracts, val.bid.tolist(), val.ask.tolist(),
+                                      val.underlying.tolist(), strict=True):
+            if math.isfinite(bid) and math.isfinite(ask):
+                quotes[c] = (Quote(bid, ask, now), under)
+            else:
+                quotes[c] = (None, None)
+        quotes.update(self._quotes)
+        self._quotes = quotes
+
     def _lookup(self, contract: Contract) -> tuple[Quote | None, float | None]:
         hit = self._quotes.get(contract)
         if hit is not None:
             return hit
-        got = self._from_set(contract, self._watch) if self._watch is not None else None
-        if got is None:
-            if not self.pricer.supports(contract):
-                got = (None, None)
-            else:
-                got = self._from_set(contract, self.contract_set((contract,)))
-                assert got is not None
+        watch = self._watch
+        if watch is not None and watch.quoted != self._stamp:
+            watch.quoted = self._stamp
+            self._quote_watch(watch)
+            hit = self._quotes.get(contract)
+            if hit is not None:
+                return hit
+        got: tuple[Quote | None, float | None] = (None, None)
+        if self.pricer.supports(contract):
+            one = self._from_set(contract, self.contract_set((contract,)))
+            assert one is not None
+            got = one
         self._quotes[contract] = got
         return got
 

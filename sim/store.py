@@ -42,7 +42,7 @@ class FileStore:
     The rename alone already makes every write atomic for readers.
 
     ``deferred`` keeps each save in memory until :meth:`flush` writes the latest text of every
-    key saved since (loads return it meanwhile). The offline engine flushes after every session
+    key saved since (loads return it meanwhile). The offline engine flushes every few sessions
     and at the end of the run: its broker lives in the same process, so the stored state is read
     back only by systems restarted in that process (through this object) and after the run.
     A file write costs a few hundred microseconds whatever its size (the rename over the old

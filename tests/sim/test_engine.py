@@ -186,9 +186,10 @@ class _SavingStub(StubSystem):
         self.store.save("probe", now.isoformat())
 
 
-def test_run_when_state_saved_every_bar_then_written_after_each_session_and_at_end(
-        calendar: TradingCalendar, tmp_path: Path) -> None:
-    spec = RunSpec(date(2022, 4, 4), date(2022, 4, 6))
+def test_run_when_state_saved_every_bar_then_written_every_few_sessions_and_at_end(
+        calendar: TradingCalendar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sim.engine, "STORE_FLUSH_SESSIONS", 2)
+    spec = RunSpec(date(2022, 4, 4), date(2022, 4, 8))
     made: list[_SavingStub] = []
 
     def factory(*args: object) -> _SavingStub:
@@ -201,6 +202,8 @@ def test_run_when_state_saved_every_bar_then_written_after_each_session_and_at_e
         system_factory=factory, fires=rule_fires, progress=False)
 
     (system,) = made
-    closes = [calendar.bar_times(d, 5)[-1] for d in calendar.sessions(spec.start, spec.end)]
-    assert [disk for _, disk in system.on_disk] == [None] + [t.isoformat() for t in closes[:-1]]
-    assert FileStore(tmp_path / "state").load("probe") == closes[-1].isoformat()
+    closes = [calendar.bar_times(d, 5)[-1].isoformat()
+              for d in calendar.sessions(spec.start, spec.end)]
+    assert len(closes) == 5
+    assert [disk for _, disk in system.on_disk] == [None, None, closes[1], closes[1], closes[3]]
+    assert FileStore(tmp_path / "state").load("probe") == closes[-1]
