@@ -7,6 +7,11 @@ Every figure is the best of three runs (options per second = 1e6 / best wall tim
 paths get one untimed warm-up run first. The baseline is the straightforward formulation with
 ``scipy.stats.norm`` (one CDF call per d1/d2) and ``np.where`` for calls/puts; its implied vol
 is a vectorised bisection to 1e-10 on the same pricing function.
+
+Small calls (the strategies' case: a few options per call, many calls per bar): the first 1, 8
+and 64 options of the same data (scalar r and q, array flags), microseconds per call, the best
+average over ``SMALL_BATCHES`` batches of ``SMALL_CALLS`` consecutive calls after a warm-up.
+Implied-vol inputs are the model's own prices.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ SEED = 20240601
 RATE = 0.04
 YIELD = 0.015
 REPEATS = 3
+SMALL_SIZES = (1, 8, 64)
+SMALL_CALLS = 40
+SMALL_BATCHES = 40
 
 
 class Data:
@@ -66,6 +74,43 @@ def _best(fn: Callable[[], object], warmup: bool = True) -> float:
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def _per_call(fn: Callable[[], object]) -> float:
+    """Seconds per call: best average over SMALL_BATCHES batches of SMALL_CALLS calls."""
+    for _ in range(SMALL_CALLS):
+        fn()
+    best = math.inf
+    for _ in range(SMALL_BATCHES):
+        start = time.perf_counter()
+        for _ in range(SMALL_CALLS):
+            fn()
+        best = min(best, (time.perf_counter() - start) / SMALL_CALLS)
+    return best
+
+
+def _small_calls(d: Data, n: int, r: float, q: float) -> list[tuple[str, Callable[[], object]]]:
+    s, k, t, sg, c = d.spot[:n], d.strike[:n], d.t[:n], d.sigma[:n], d.is_call[:n]
+    p = greeks.bsm_price(s, k, t, r, q, sg, c)
+    p76 = greeks.black76_price(s, k, t, r, sg, c)
+    return [
+        ("BSM price + delta", lambda: greeks.bsm_price_delta(s, k, t, r, q, sg, c)),
+        ("BSM price + 4 greeks", lambda: greeks.bsm_greeks(s, k, t, r, q, sg, c)),
+        ("BSM implied vol", lambda: greeks.implied_vol_bsm(p, s, k, t, r, q, c)),
+        ("Black-76 price + delta", lambda: greeks.black76_price_delta(s, k, t, r, sg, c)),
+        ("Black-76 price + 4 greeks", lambda: greeks.black76_greeks(s, k, t, r, sg, c)),
+        ("Black-76 implied vol", lambda: greeks.implied_vol_black76(p76, s, k, t, r, c)),
+    ]
+
+
+def small_call_rows(d: Data, r: float, q: float) -> list[tuple[str, float, str]]:
+    """Microseconds per call on the first n options, for n in SMALL_SIZES."""
+    rows: list[tuple[str, float, str]] = []
+    for n in SMALL_SIZES:
+        label = "1-option" if n == 1 else f"{n}-option"
+        for name, fn in _small_calls(d, n, r, q):
+            rows.append((f"{label} call: {name}", _per_call(fn) * 1e6, "us/call"))
+    return rows
 
 
 def baseline_price_delta(
@@ -162,6 +207,7 @@ def run() -> list[tuple[str, float, str]]:
          lambda: greeks.bsm_greeks(cs, ck, ct, r, q, csg, cc), CHAIN)
     rate(f"{CHAIN:,}-option chain: BSM implied vol",
          lambda: greeks.implied_vol_bsm(cp, cs, ck, ct, r, q, cc), CHAIN)
+    rows.extend(small_call_rows(d, r, q))
 
     rate("baseline numpy+scipy.stats.norm: BSM price + delta",
          lambda: baseline_price_delta(s, k, t, r, q, sg, c))
@@ -180,6 +226,6 @@ def run() -> list[tuple[str, float, str]]:
 
 if __name__ == "__main__":
     for label, value, unit in run():
-        shown = (f"{value:.2e}" if unit == "vol" else f"{value:.2f}" if unit == "cores"
-                 else f"{value:,.0f}")
+        shown = (f"{value:.2e}" if unit == "vol" else
+                 f"{value:.2f}" if unit in ("cores", "us/call") else f"{value:,.0f}")
         print(f"{label:<62} {shown:>16}  {unit}")

@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -135,6 +135,48 @@ def _shape_of(shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
     return found
 
 
+_F64: Final = np.dtype(np.float64)
+_BOOL: Final = np.dtype(np.bool_)
+
+
+def _is_flat(a: object, dtype: np.dtype[Any], itemsize: int) -> TypeGuard[npt.NDArray[Any]]:
+    """A 1-D contiguous ndarray of exactly ``dtype`` (identity: native byte order)."""
+    return (type(a) is np.ndarray and a.dtype is dtype and a.ndim == 1
+            and a.strides[0] == itemsize)
+
+
+def _common_case(
+    numeric: Sequence[npt.ArrayLike], is_call: npt.ArrayLike, limit: int
+) -> tuple[tuple[int, ...], int, list[Operand], CallFlag] | None:
+    """``small_operands`` for flat contiguous float64 arrays of one length and floats; else None.
+
+    (The strategies' calls; the general conversion costs a few microseconds more.)
+    """
+    n = -1
+    ops: list[Operand] = []
+    for a in numeric:
+        if isinstance(a, float):
+            ops.append(a)
+            continue
+        if not _is_flat(a, _F64, 8):
+            return None
+        if n != a.shape[0]:
+            if n >= 0:
+                return None
+            n = a.shape[0]
+        ops.append(a)
+    if n < 1 or n > limit:
+        return None
+    if not (isinstance(is_call, bool) or (_is_flat(is_call, _BOOL, 1) and is_call.shape[0] == n)):
+        return None
+    flag: CallFlag = is_call
+    if n == 1:  # size-1 operands are scalars
+        ops = [a if isinstance(a, float) else float(a[0]) for a in ops]
+        if not isinstance(flag, bool):
+            flag = bool(flag[0])
+    return (n,), n, ops, flag
+
+
 def small_operands(
     numeric: Sequence[npt.ArrayLike], is_call: npt.ArrayLike, limit: int = SMALL_MAX
 ) -> tuple[tuple[int, ...], int, list[Operand], CallFlag] | None:
@@ -144,6 +186,9 @@ def small_operands(
     broadcast size (views of the inputs where possible: never written to). ``flags`` is a bool
     or a flat bool array. Returns None for larger or empty inputs.
     """
+    fast = _common_case(numeric, is_call, limit)
+    if fast is not None:
+        return fast
     arrays: list[Operand] = [
         a if isinstance(a, float) else np.asarray(a, dtype=np.float64) for a in numeric
     ]

@@ -39,6 +39,7 @@ for ``x > 37`` is exactly 1.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Final
 
@@ -61,8 +62,13 @@ def const(value: float) -> FloatArray:
     return a
 
 
+@functools.cache
 def full_const(value: float, n: int) -> FloatArray:
-    """A read-only float64 array of length ``n`` holding ``value`` (small-layout constant)."""
+    """A read-only float64 array of length ``n`` holding ``value`` (small-layout constant).
+
+    Memoised: workspaces of one length share their constants (read-only, so also across
+    threads).
+    """
     a = np.full(n, value, dtype=np.float64)
     a.flags.writeable = False
     return a
@@ -99,22 +105,27 @@ U_MAX: Final = 37.0
 #   acc = acc * u + (p_{k-1}, q_k)        for k = 6 .. 1
 #   row Q only: q = q * u + q0
 # Row P then holds ((p7 u + p6) u + ...) u + p0 and row Q ((u + q7) u + ...) u + q0, the plain
-# Horner values of P and Q.
-_LEAD: Final = (_P[7], 1.0)
-_STEPS: Final = tuple((_P[k - 1], _Q[k]) for k in range(7, 0, -1))
+# Horner values of P and Q. The small layout adds a third row E with coefficients zero except
+# -1/2 at the fifth step, which leaves (-u/2) * u = -u^2/2 in it: the same value as the chunk
+# layout's (u * u) * (-1/2) (scaling by 1/2 is exact), in no extra call.
+_LEAD: Final = (_P[7], 1.0, 0.0)
+_STEPS: Final = tuple(
+    (_P[k - 1], _Q[k], -0.5 if k == 3 else 0.0) for k in range(7, 0, -1)
+)
 _Q0: Final = _Q[0]
 
 
-def _column(pair: tuple[float, float]) -> FloatArray:
-    a = np.array(pair, dtype=np.float64).reshape(2, 1)
+def _column(row: tuple[float, ...]) -> FloatArray:
+    a = np.array(row[:2], dtype=np.float64).reshape(2, 1)
     a.flags.writeable = False
     return a
 
 
-def _rows(pair: tuple[float, float], n: int) -> FloatArray:
-    a = np.empty((2, n))
-    a[0] = pair[0]
-    a[1] = pair[1]
+@functools.cache
+def _rows(row: tuple[float, ...], n: int) -> FloatArray:
+    a = np.empty((len(row), n))
+    for i, value in enumerate(row):
+        a[i] = value
     a.flags.writeable = False
     return a
 
@@ -136,15 +147,17 @@ class NormalWork:
     """
 
     __slots__ = (
-        "acc", "acc_p", "acc_q", "ceiling", "e", "half", "inv_sqrt_2pi", "lead", "minus_half",
-        "neg", "q0", "small", "steps", "tail", "u", "u2", "u_row0", "u_row1",
+        "acc", "acc_e", "acc_p", "acc_q", "ceiling", "e", "half", "lead", "minus_half", "neg",
+        "q0", "small", "steps", "tail", "u", "u2", "u_rows",
     )
 
     def __init__(self, n: int, small: bool) -> None:
         self.small = small
-        self.acc = np.empty((2, n))
+        rows = 3 if small else 2
+        self.acc = np.empty((rows, n))
         self.acc_p = self.acc[0]
         self.acc_q = self.acc[1]
+        self.acc_e = self.acc[2] if small else self.acc[1]
         self.e = np.empty(n)
         self.tail = np.empty(n)
         self.u = np.empty(n)
@@ -152,25 +165,21 @@ class NormalWork:
         self.ceiling = full_const(U_MAX, n)
         self.neg = np.empty(n, dtype=np.bool_)
         if small:
-            self.u2 = np.empty((2, n))
-            self.u_row0 = self.u2[0]
-            self.u_row1 = self.u2[1]
+            self.u2 = np.empty((rows, n))
+            self.u_rows = tuple(self.u2[i] for i in range(rows))
             self.lead = _rows(_LEAD, n)
             self.steps = tuple(_rows(p, n) for p in _STEPS)
             self.q0 = full_const(_Q0, n)
             self.minus_half = full_const(-0.5, n)
             self.half = full_const(0.5, n)
-            self.inv_sqrt_2pi = full_const(INV_SQRT_2PI, n)
         else:
             self.u2 = self.u
-            self.u_row0 = self.u
-            self.u_row1 = self.u
+            self.u_rows = (self.u,)
             self.lead = _LEAD_COL
             self.steps = _STEP_COLS
             self.q0 = _Q0_C
             self.minus_half = _MINUS_HALF_C
             self.half = const(0.5)
-            self.inv_sqrt_2pi = _INV_SQRT_2PI_C
 
 
 def tail_into(x: FloatArray, w: NormalWork) -> FloatArray:
@@ -178,27 +187,31 @@ def tail_into(x: FloatArray, w: NormalWork) -> FloatArray:
 
     ``x`` has the length ``w`` was made for; NaN propagates.
     """
-    u = w.u_row0
+    rows = w.u_rows
+    u = rows[0]
     np.absolute(x, w.u)
     np.minimum(w.u, w.ceiling, u)
-    if w.small:
-        np.copyto(w.u_row1, u)
+    for other in rows[1:]:
+        np.copyto(other, u)
     uu = w.u2
     acc = w.acc
+    steps = w.steps
     _mul(uu, w.lead, acc)
-    last = len(w.steps) - 1
-    for i, c in enumerate(w.steps):
+    for c in steps[:-1]:
         _add(acc, c, acc)
-        if i < last:
-            _mul(acc, uu, acc)
+        _mul(acc, uu, acc)
+    _add(acc, steps[-1], acc)
     # row P is complete (its last step added p0); row Q takes its last step q * u + q0
     q = w.acc_q
     _mul(q, u, q)
     _add(q, w.q0, q)
     e = w.e
-    _mul(u, u, e)
-    _mul(e, w.minus_half, e)
-    np.exp(e, e)
+    if w.small:
+        np.exp(w.acc_e, e)
+    else:
+        _mul(u, u, e)
+        _mul(e, w.minus_half, e)
+        np.exp(e, e)
     t = w.tail
     _div(w.acc_p, q, t)
     _mul(t, e, t)

@@ -101,11 +101,12 @@ class _Work:
     """
 
     __slots__ = (
-        "a2", "ax", "b", "bb", "beta", "cdf", "d1", "d2", "d2w", "e1", "e1_fast", "e2", "ee", "ext",
-        "extc", "exti", "factor_max", "factor_min", "g", "h", "half", "inv_sqrt_2pi", "lnb", "lo",
-        "m", "minus_4_over_pi", "minus_half", "minus_ln2", "noise", "nu", "nw", "one", "quarter",
-        "rel", "s", "s_next", "scalars", "small", "sqrt_2pi", "step", "t1", "test", "tiny", "two",
-        "valid", "wing", "wing_ratio", "x2", "x2q", "xt", "y", "zero", "zero2",
+        "a2", "ax", "b", "bb", "beta", "carry", "cdf", "d1", "d2", "d2w", "e1", "e1_fast", "e2",
+        "ee", "ext", "extc", "exti", "factor_max", "factor_min", "g", "h", "half", "inv_sqrt_2pi",
+        "lnb", "lo", "m", "minus_4_over_pi", "minus_half", "minus_ln2", "neg_r", "noise", "nu",
+        "nw", "one", "quarter", "rates", "rel", "s", "s_next", "scalars", "small", "sqrt_2pi",
+        "step", "t1", "test", "tiny", "two", "valid", "wing", "wing_ratio", "x2", "x2q", "xt", "y",
+        "zero", "zero2",
     )
 
     def __init__(self, m: int, small: bool) -> None:
@@ -167,8 +168,12 @@ class _Work:
         self.s_next = np.empty(m)
         self.lo = np.empty(m)
         self.step = np.empty(m)
-        # small path: per-call scalars (price, underlying, strike, t, -r, carry) filled
+        # small path: per-call scalars (price, underlying, strike, t, -r, carry) filled, and
+        # the scalar rates (r, q) last filled in
         self.scalars = np.empty((6, m)) if small else np.empty((0, 0))
+        self.rates: tuple[float, float | None] | None = None
+        self.neg_r: FloatArray = self.zero
+        self.carry: FloatArray | None = None
 
     def fill(self, slot: int, value: float) -> FloatArray:
         buf: FloatArray = self.scalars[slot]
@@ -529,20 +534,32 @@ def _implied_small(ops: list[Operand], flag: CallFlag, n: int) -> FloatArray:
     """The solver on whole arrays of ``n <= SMALL_MAX`` elements (same results as chunks)."""
     m = max(n, SMALL_MIN_LEN)  # n = 1: every operand is a scalar
     w = _small_work(m)
-    arrays = [w.fill(i, a) if isinstance(a, float) else a for i, a in enumerate(ops[:4])]
+    price, und, k, t = ops[:4]
+    if isinstance(price, float):
+        price = w.fill(0, price)
+    if isinstance(und, float):
+        und = w.fill(1, und)
+    if isinstance(k, float):
+        k = w.fill(2, k)
+    if isinstance(t, float):
+        t = w.fill(3, t)
     r = ops[4]
-    neg_r = w.fill(4, -r) if isinstance(r, float) else np.negative(r)
-    carry: FloatArray | None = None
-    if len(ops) == 6:
-        q = ops[5]
-        if isinstance(r, float) and isinstance(q, float):
-            carry = None if r == q else w.fill(5, r - q)
-        else:
-            carry = np.subtract(r, q)
+    q = ops[5] if len(ops) == 6 else None
+    # scalar rates: -r and r - q filled into the workspace, reused while the rates repeat
+    if isinstance(r, float) and (q is None or isinstance(q, float)):
+        key = (r, q)
+        if key != w.rates:
+            w.neg_r = w.fill(4, -r)
+            w.carry = None if q is None or r == q else w.fill(5, r - q)
+            w.rates = key
+        neg_r, carry = w.neg_r, w.carry
+    else:
+        neg_r = w.fill(4, -r) if isinstance(r, float) else np.negative(r)
+        carry = None if q is None else np.subtract(r, q)
     out = np.empty(m)
     saved = errors_off()
     try:
-        _solve(w, arrays[0], arrays[1], arrays[2], arrays[3], neg_r, carry, flag, out)
+        _solve(w, price, und, k, t, neg_r, carry, flag, out)
     finally:
         errors_restore(saved)
     return out if m == n else out[:n]

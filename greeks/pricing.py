@@ -119,9 +119,10 @@ class _Work:
     """
 
     __slots__ = (
-        "cdf", "d1", "d2", "dl", "e1", "eq", "er", "ex", "h", "half", "inv_sqrt_2pi", "kp", "m",
-        "minus_half_per_day", "minus_per_day", "n1", "n2", "nw", "one", "pdf", "per_day", "phi",
-        "pos", "qp1", "scalars", "small", "sp", "sqt", "two", "v", "vol_point", "vphi", "y", "zero",
+        "cdf", "cfg", "d1", "d2", "dl", "e1", "eq", "er", "ex", "h", "half", "inv_sqrt_2pi", "kp",
+        "m", "minus_half_per_day", "minus_per_day", "n1", "n2", "nw", "one", "pdf", "per_day",
+        "phi", "pos", "qp1", "qq", "rates", "rr", "scalars", "small", "sp", "sqt", "two", "v",
+        "vol_point", "vphi", "y", "zero",
     )
 
     def __init__(self, m: int, small: bool, with_pdf: bool) -> None:
@@ -162,8 +163,13 @@ class _Work:
         self.minus_per_day = k(-1.0 / DAYS_PER_YEAR)
         self.minus_half_per_day = k(-0.5 / DAYS_PER_YEAR)
         self.inv_sqrt_2pi = k(INV_SQRT_2PI)
-        # small path: buffers for per-call scalars (see ``_SLOT_*``)
+        # small path: buffers for per-call scalars (see ``_SLOT_*``), and the configuration
+        # for the scalar rates last filled in (black, r, q)
         self.scalars = np.empty((_SLOTS, m)) if small else np.empty((0, 0))
+        self.rates: tuple[bool, float, float] | None = None
+        self.cfg: _Config | None = None
+        self.rr: FloatArray = self.zero
+        self.qq: FloatArray = self.zero
 
     def fill(self, slot: int, value: float) -> FloatArray:
         """Buffer ``slot`` of the per-call scalars filled with ``value`` (small path)."""
@@ -491,20 +497,30 @@ def _evaluate_small(
     s, k, t, r, q, sig = ops
     m = max(n, SMALL_MIN_LEN)  # n = 1: every operand is a scalar
     ws = _small_work(m, want_greeks)
-    r_val = r if isinstance(r, float) else None
-    q_val = q if isinstance(q, float) else None
-    cfg = _Config(black, r_val, q_val, ws, want_greeks)
-    rr = ws.fill(_SLOT_R, r) if isinstance(r, float) else r
-    qq = q if not isinstance(q, float) else (
-        ws.zero if black or q == 0.0 else ws.fill(_SLOT_Q, q))
-    arrays = [
-        ws.fill(_SLOT_OPERAND + i, a) if isinstance(a, float) else a
-        for i, a in enumerate((s, k, t, sig))
-    ]
+    # Scalar rates are filled into the workspace; calls with the same rates reuse the fill.
+    key = (black, r, q) if isinstance(r, float) and isinstance(q, float) else None
+    if key is None or key != ws.rates:
+        r_val = r if isinstance(r, float) else None
+        q_val = q if isinstance(q, float) else None
+        ws.cfg = _Config(black, r_val, q_val, ws, want_greeks)
+        ws.rr = ws.fill(_SLOT_R, r) if isinstance(r, float) else r
+        ws.qq = q if not isinstance(q, float) else (
+            ws.zero if black or q == 0.0 else ws.fill(_SLOT_Q, q))
+        ws.rates = key
+    cfg = ws.cfg
+    assert cfg is not None
+    if isinstance(s, float):
+        s = ws.fill(_SLOT_OPERAND, s)
+    if isinstance(k, float):
+        k = ws.fill(_SLOT_OPERAND + 1, k)
+    if isinstance(t, float):
+        t = ws.fill(_SLOT_OPERAND + 2, t)
+    if isinstance(sig, float):
+        sig = ws.fill(_SLOT_OPERAND + 3, sig)
     out = _Out(m, want_delta, want_greeks)
     saved = errors_off()
     try:
-        _kernel(ws, cfg, arrays[0], arrays[1], arrays[2], rr, qq, arrays[3], flag, out)
+        _kernel(ws, cfg, s, k, t, ws.rr, ws.qq, sig, flag, out)
     finally:
         errors_restore(saved)
     return out if m == n else out.chunk(0, n)
