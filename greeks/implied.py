@@ -89,7 +89,7 @@ _JITTER_TOL: Final = 1e-6
 rounding and only moves within the volatility band that rounding leaves undetermined."""
 _NOISE: Final = 16.0 * float(np.finfo(np.float64).eps)
 """Time value below this fraction of the price is rounding noise: no volatility is implied."""
-_STATE: Final = ("xt", "x2", "lnb", "ee", "extc", "s", "lo", "step")
+_STATE: Final = ("ax", "x2", "lnb", "ee", "extc", "s", "lo", "step")
 """Per-element solver state (copied for the elements that need further steps)."""
 
 
@@ -105,8 +105,8 @@ class _Work:
         "ee", "ext", "extc", "exti", "factor_max", "factor_min", "g", "h", "half", "inv_sqrt_2pi",
         "lnb", "lo", "m", "minus_4_over_pi", "minus_half", "minus_ln2", "neg_r", "noise", "nu",
         "nw", "one", "quarter", "rates", "rel", "s", "s_next", "scalars", "small", "sqrt_2pi",
-        "step", "t1", "test", "tiny", "two", "valid", "wing", "wing_ratio", "x2", "x2q", "xt", "y",
-        "zero", "zero2",
+        "step", "step_tol", "t1", "test", "tiny", "two", "valid", "wing", "wing_ratio", "x2", "x2q",
+        "xt", "y", "zero", "zero2",
     )
 
     def __init__(self, m: int, small: bool) -> None:
@@ -122,6 +122,7 @@ class _Work:
         self.minus_half = k(-0.5)
         self.quarter = k(0.25)
         self.wing_ratio = k(_WING)
+        self.step_tol = k(_STEP_TOL)
         self.one = k(1.0)
         self.two = k(2.0)
         self.noise = k(_NOISE)
@@ -193,7 +194,7 @@ class _Work:
 
 
 def _halley_step(w: _Work, own_cdf: bool, last: bool) -> None:
-    """One safeguarded Halley step on ``ln b(xt, s) - ln beta``; updates s and lo.
+    """One safeguarded Halley step on ``ln b(x, s) - ln beta``; updates s and lo.
 
     ``own_cdf``: evaluate ``N`` with ``greeks._normal`` (else ``scipy.special.ndtr``).
     ``last``: also store the step ``s_new - s`` in ``w.step``.
@@ -205,9 +206,10 @@ def _halley_step(w: _Work, own_cdf: bool, last: bool) -> None:
     t1 = w.t1
     y = w.y
     cdf = w.cdf
-    _div(w.xt, s, d1)
+    # d1 = x/s + s/2 = s/2 - |x|/s (x <= 0), d2 = d1 - s
+    _div(w.ax, s, d1)
     _mul(s, w.half, h)
-    _add(d1, h, d1)
+    _sub(h, d1, d1)
     _sub(d1, s, d2)
     if own_cdf:
         nw = w.nw
@@ -305,9 +307,8 @@ def _setup(
     np.greater(b, h, valid)
     np.greater(t, zero, test)
     np.logical_and(valid, test, valid)
-    # map to x <= 0: ext = e^{-|x|/2}, exti = e^{|x|/2}
+    # map to x <= 0 (kept as |x|): ext = e^{-|x|/2}, exti = e^{|x|/2}
     np.absolute(xt, ax)
-    np.negative(ax, xt)
     np.minimum(e0, ei, ext)
     np.maximum(e0, ei, exti)
     np.less(b, ext, test)
@@ -318,7 +319,7 @@ def _setup(
     np.log(lnb, lnb)
     x2 = w.x2
     x2q = w.x2q
-    _mul(xt, xt, x2)
+    _mul(ax, ax, x2)
     _mul(x2, w.quarter, x2q)
     # Corrado-Miller (start away from the wings): s = sqrt(2 pi)/(ext + exti) (c + sqrt(D)),
     # D = max(c^2 - 4 a^2/pi, 0), a = (ext - exti) / 2 <= 0, c = beta - a; D and c into row 1
@@ -400,15 +401,14 @@ def _solve(
     for _ in range(_FAST_STEPS):
         _halley_step(w, own_cdf=False, last=False)
     _halley_step(w, own_cdf=True, last=True)
-    s = w.s
+    # pending: valid and not |step| <= tol s (NaN steps included)
     h = w.h
     np.absolute(w.step, h)
-    _div(h, s, h)
+    _mul(w.s, w.step_tol, w.t1)
+    conv = w.wing
+    np.less_equal(h, w.t1, conv)
     pend = w.test
-    np.greater(h, _STEP_TOL, pend)
-    np.isnan(h, w.wing)
-    np.logical_or(pend, w.wing, pend)
-    np.logical_and(pend, valid, pend)
+    np.greater(valid, conv, pend)
     if np.count_nonzero(pend):
         _more_steps(w, np.flatnonzero(pend))
     np.sqrt(t, out)
