@@ -146,6 +146,7 @@ class CircuitBreakers:
             BreakerLevel.HALTED: b.halted_rearm,
             BreakerLevel.FLATTEN: b.flatten_rearm,
         }
+        self._first_trigger = min(trig - _TOL for trig in self._trigger.values())
         self._window = timedelta(minutes=b.fast_loss_minutes)
         self._flat_blocked_days = 0
         self._level = BreakerLevel.NORMAL
@@ -332,7 +333,7 @@ class CircuitBreakers:
 
     def _apply_level(self) -> None:
         dd = self.drawdown
-        if dd is None:
+        if dd is None or (dd < self._first_trigger and self._level is BreakerLevel.NORMAL):
             return
         reached = max((lvl for lvl, trig in self._trigger.items() if dd >= trig - _TOL),
                       default=BreakerLevel.NORMAL)

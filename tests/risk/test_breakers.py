@@ -44,7 +44,8 @@ def stepped(*drawdowns: float, config: Config | None = None) -> CircuitBreakers:
 
 
 @pytest.mark.parametrize(("dd", "level"), [
-    (0.0, L.NORMAL), (0.0999, L.NORMAL), (0.10, L.REDUCED), (0.1499, L.REDUCED),
+    (0.0, L.NORMAL), (0.0999, L.NORMAL), (0.10 - 2e-12, L.NORMAL), (0.10 - 5e-13, L.REDUCED),
+    (0.10, L.REDUCED), (0.1499, L.REDUCED),
     (0.15, L.HALTED), (0.1999, L.HALTED), (0.20, L.FLATTEN), (0.35, L.FLATTEN),
 ])
 def test_level_when_drawdown_reaches_spec_trigger_then_level(dd: float, level: L) -> None:
