@@ -532,13 +532,12 @@ def _shaped(a: FloatArray | None, shape: tuple[int, ...]) -> FloatArray:
 
 
 def _greeks(out: _Out, shape: tuple[int, ...]) -> Greeks:
-    return Greeks.of_arrays(
-        _shaped(out.price, shape),
-        _shaped(out.delta, shape),
-        _shaped(out.gamma, shape),
-        _shaped(out.theta, shape),
-        _shaped(out.vega, shape),
-    )
+    d, g, th, v = out.delta, out.gamma, out.theta, out.vega
+    assert d is not None and g is not None and th is not None and v is not None
+    if out.price.shape == shape:
+        return Greeks.of_arrays(out.price, d, g, th, v)
+    return Greeks.of_arrays(out.price.reshape(shape), d.reshape(shape), g.reshape(shape),
+                            th.reshape(shape), v.reshape(shape))
 
 
 def bsm_price(
