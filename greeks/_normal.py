@@ -62,16 +62,27 @@ def const(value: float) -> FloatArray:
     return a
 
 
-@functools.cache
+_MEMO_MAX: Final = 1024
+"""Constants of at most this length are memoised (the small layout's lengths); longer ones,
+of chunk-sized workspaces, are made per workspace so that no length is kept forever."""
+
+
 def full_const(value: float, n: int) -> FloatArray:
     """A read-only float64 array of length ``n`` holding ``value`` (small-layout constant).
 
-    Memoised: workspaces of one length share their constants (read-only, so also across
-    threads).
+    Short ones are memoised: workspaces of one length share their constants (read-only, so
+    also across threads).
     """
+    return _memo_const(value, n) if n <= _MEMO_MAX else _make_const(value, n)
+
+
+def _make_const(value: float, n: int) -> FloatArray:
     a = np.full(n, value, dtype=np.float64)
     a.flags.writeable = False
     return a
+
+
+_memo_const: Final = functools.cache(_make_const)
 
 
 INV_SQRT_2PI: Final = 1.0 / math.sqrt(2.0 * math.pi)

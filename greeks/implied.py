@@ -46,6 +46,7 @@ import numpy.typing as npt
 from scipy.special import ndtr  # type: ignore[import-untyped]
 
 from greeks._engine import (
+    CHUNK,
     SMALL_MAX,
     SMALL_MIN_LEN,
     BoolArray,
@@ -483,7 +484,7 @@ def _implied(
             m = hi - lo
             w = spaces.get(m)
             if w is None:
-                w = spaces[m] = _Work(m, small=False)
+                w = spaces[m] = _chunk_work(m)
             _solve(
                 w,
                 take(p_, lo, hi),
@@ -510,6 +511,29 @@ def _cache() -> dict[int, _Work]:
     if cache is None:
         cache = _local.cache = {}
     return cache
+
+
+_CHUNK_CACHED: Final = 2
+"""Chunk-layout workspaces shorter than a chunk (inputs of one chunk) kept per thread."""
+
+
+def _chunk_work(m: int) -> _Work:
+    """A chunk-layout workspace; the most recent ones shorter than CHUNK are reused.
+
+    (Not for further steps on a subset: that workspace must differ from the one it reads.)
+    """
+    if m >= CHUNK:
+        return _Work(m, small=False)
+    cache: dict[int, _Work] | None = getattr(_local, "chunks", None)
+    if cache is None:
+        cache = _local.chunks = {}
+    w = cache.pop(m, None)
+    if w is None:
+        w = _Work(m, small=False)
+    cache[m] = w
+    while len(cache) > _CHUNK_CACHED:
+        del cache[next(iter(cache))]
+    return w
 
 
 def _small_work(n: int) -> _Work:

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from greeks._engine import (
+    CHUNK,
     SMALL_MIN_LEN,
     CallFlag,
     ChunkFn,
@@ -450,7 +451,7 @@ def _evaluate(
             m = hi - lo
             ws = spaces.get(m)
             if ws is None:
-                ws = spaces[m] = _Work(m, small=False, with_pdf=want_greeks)
+                ws = spaces[m] = _chunk_work(m, want_greeks)
             _kernel(
                 ws,
                 cfg,
@@ -471,6 +472,25 @@ def _evaluate(
 
 
 _local = threading.local()
+_CHUNK_CACHED: Final = 2
+"""Chunk-layout workspaces shorter than a chunk (inputs of one chunk) kept per thread."""
+
+
+def _chunk_work(m: int, with_pdf: bool) -> _Work:
+    """A chunk-layout workspace; the most recent ones shorter than CHUNK are reused."""
+    if m >= CHUNK:
+        return _Work(m, small=False, with_pdf=with_pdf)
+    cache: dict[tuple[int, bool], _Work] | None = getattr(_local, "chunks", None)
+    if cache is None:
+        cache = _local.chunks = {}
+    key = (m, with_pdf)
+    ws = cache.pop(key, None)
+    if ws is None:
+        ws = _Work(m, small=False, with_pdf=with_pdf)
+    cache[key] = ws
+    while len(cache) > _CHUNK_CACHED:
+        del cache[next(iter(cache))]
+    return ws
 
 
 def _small_work(n: int, with_pdf: bool) -> _Work:
