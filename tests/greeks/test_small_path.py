@@ -322,3 +322,19 @@ def test_small_path_when_degenerate_then_documented_limits() -> None:
     assert np.isnan(g.price[3]) and np.isnan(g.delta[3])
     for name in ("gamma", "theta", "vega"):
         np.testing.assert_array_equal(getattr(g, name)[:2], 0.0)
+
+
+def test_cached_workspaces_when_sizes_alternate_then_results_repeat() -> None:
+    # small-path workspaces are cached per length, single-chunk ones per thread (most recent)
+    sizes = [5, 300, 64, 1000, 300, 5, 2000, 1000, 64]
+    batches = {n: random_batch(n, seed=n) for n in set(sizes)}
+    first: dict[int, tuple[FloatArray, FloatArray]] = {}
+    for n in sizes:
+        b = batches[n]
+        g = bsm_greeks(b.und, b.strike, b.t, b.r, b.q, b.sigma, b.is_call)
+        iv = implied_vol_bsm(g.price, b.und, b.strike, b.t, b.r, b.q, b.is_call)
+        if n not in first:
+            first[n] = (g.theta.copy(), iv.copy())
+        else:
+            np.testing.assert_array_equal(g.theta, first[n][0])
+            np.testing.assert_array_equal(iv, first[n][1])
