@@ -1113,6 +1113,11 @@ class LedgerJson:
         self._books: dict[str, tuple[EntryFacts, tuple[PositionLeg, ...], tuple[object, ...],
                                      str]] = {}
         self._expect: dict[str, tuple[EntryFacts, str | None, str]] = {}
+        self._expect_of: tuple[tuple[str, ...], tuple[tuple[EntryFacts, str | None], ...]] = (
+            (), ())
+        self._expect_text = "{}"
+        self._positions_of: tuple[Position, ...] = ()
+        self._positions_text = "[]"
         self._equity_rev: tuple[int, int] = (-1, 0)
         self._equity_parts: list[str] = []
         self._equity_text = "[]"
@@ -1129,11 +1134,13 @@ class LedgerJson:
             self._positions = {}
             self._books = {}
             self._expect = {}
+            self._expect_of = ((), ())
+            self._expect_text = "{}"
+            self._positions_of = ()
+            self._positions_text = "[]"
             self._equity_rev = (-1, 0)
         sk = skip or {}
-        positions, self._positions = self._positions, {}
         books, self._books = self._books, {}
-        expect, self._expect = self._expect, {}
         members: dict[str, str | list[str]] = {
             "books": json_object({pid: self._book_text(books, pid, b)
                                   for pid, b in ledger._books.items()}),
@@ -1141,10 +1148,8 @@ class LedgerJson:
                                         sk.get("closed_trades", 0)),
             "entries": _ENCODE({k.value: n for k, n in ledger._entries.items()}),
             "equity": self._equity(ledger),
-            "expect": json_object({pid: self._expect_text(expect, pid, f, r)
-                                   for pid, (f, r) in ledger._expect.items()}),
-            "positions": json_array([self._position_text(positions, p)
-                                     for p in ledger._positions.values()]),
+            "expect": self._expectations(ledger),
+            "positions": self._open_positions(ledger),
             "seq": _ENCODE(ledger._seq),
             "trade_log": self._tail("trade_log", ledger.trade_log, sk.get("trade_log", 0)),
             "unmanaged": _ENCODE([[c.symbol, q, ledger._unmanaged_avg.get(c, 0.0)]
@@ -1189,14 +1194,38 @@ class LedgerJson:
         self._books[pid] = (b.facts, b.entry_legs, key, text)
         return text
 
+    def _open_positions(self, ledger: Ledger) -> str:
+        """The positions' text, kept while the same position objects are open in the same
+        order."""
+        now = tuple(ledger._positions.values())
+        before = self._positions_of
+        if len(now) != len(before) or not all(map(operator.is_, now, before)):
+            cached, self._positions = self._positions, {}
+            self._positions_text = json_array([self._position_text(cached, p) for p in now])
+            self._positions_of = now
+        return self._positions_text
+
+    def _expectations(self, ledger: Ledger) -> str:
+        """The entry expectations' text, kept while the same ids map to the same (immutable)
+        ``(facts, replaces)`` pairs."""
+        keys, values = tuple(ledger._expect), tuple(ledger._expect.values())
+        old_keys, old_values = self._expect_of
+        if (keys != old_keys or len(values) != len(old_values)
+                or not all(map(operator.is_, values, old_values))):
+            cached, self._expect = self._expect, {}
+            self._expect_text = json_object({pid: self._expect_text_of(cached, pid, f, r)
+                                             for pid, (f, r) in ledger._expect.items()})
+            self._expect_of = (keys, values)
+        return self._expect_text
+
     def _position_text(self, before: dict[str, tuple[Position, str]], p: Position) -> str:
         hit = before.get(p.position_id)
         text = hit[1] if hit is not None and hit[0] is p else _ENCODE(_position_obj(p))
         self._positions[p.position_id] = (p, text)
         return text
 
-    def _expect_text(self, before: dict[str, tuple[EntryFacts, str | None, str]], pid: str,
-                     facts: EntryFacts, replaces: str | None) -> str:
+    def _expect_text_of(self, before: dict[str, tuple[EntryFacts, str | None, str]], pid: str,
+                        facts: EntryFacts, replaces: str | None) -> str:
         hit = before.get(pid)
         if hit is not None and hit[0] is facts and hit[1] == replaces:
             text = hit[2]
