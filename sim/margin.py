@@ -180,6 +180,7 @@ class MarginModel:
         self.reg_t = reg_t
         self.span = span
         self._scen = _scenarios(span)
+        self._span_rows: list[tuple[MarginPlan, ContractBatch, ContractBatch, FloatArray]] = []
 
     def requirement(self, p: MarginPlan, qty: IntArray, batch: ContractBatch, val: Valuation,
                     st: MarketState) -> float:
@@ -225,10 +226,23 @@ class MarginModel:
         """Dollar requirement of the SPAN pools (0 without futures options)."""
         return self._span(p, qty, batch, val, st) if p.span.size else 0.0
 
+    def _span_setup(self, p: MarginPlan, batch: ContractBatch) -> tuple[ContractBatch, FloatArray]:
+        """The SPAN rows of ``batch`` and their pool indicator matrix, kept for the two plans
+        seen last (the held book's and a candidate order's)."""
+        for plan_, batch_, sub, onehot in self._span_rows:
+            if plan_ is p and batch_ is batch:
+                return sub, onehot
+        idx = p.span
+        sub = self.pricer.take(batch, idx)
+        onehot = np.zeros((idx.size, p.span_pools))
+        onehot[np.arange(idx.size), p.span_pool] = 1.0
+        self._span_rows = [(p, batch, sub, onehot), *self._span_rows[:1]]
+        return sub, onehot
+
     def _span(self, p: MarginPlan, qty: IntArray, batch: ContractBatch, val: Valuation,
               st: MarketState) -> float:
         idx = p.span
-        sub = self.pricer.take(batch, idx)
+        sub, onehot = self._span_setup(p, batch)
         q = qty[idx].astype(np.float64)
         mult = sub.multiplier
         under = val.underlying[idx]
@@ -241,8 +255,6 @@ class MarginModel:
         u = np.maximum(under[None, :] * (1.0 + moves[:, None] * scan[None, :]), 1e-9)
         prices = self.pricer.theoretical(sub, st, u, t, iv[None, :] * vols[:, None])
         loss = -(prices - base[None, :]) * (q * mult)[None, :] * weight[:, None]
-        onehot = np.zeros((idx.size, p.span_pools))
-        onehot[np.arange(idx.size), p.span_pool] = 1.0
         worst = (loss @ onehot).max(axis=0)
         short = np.where((q < 0) & sub.is_option, -q, 0.0)
         somc = (short * self.span.short_minimum * under * mult) @ onehot

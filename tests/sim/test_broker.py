@@ -326,3 +326,26 @@ def test_reg_t_rows_when_grid_of_bars_then_each_row_as_reg_t_part_of_that_bar(
     assert isinstance(rows, np.ndarray)
     assert rows.tolist() == [env.broker.margin.reg_t_part(p, cs.batch, cs.grid.row(i))
                              for i in range(cs.grid.mid.shape[0])]
+
+
+def test_span_part_when_plans_alternate_then_same_as_a_fresh_model(
+        make_env: Callable[..., Environment]) -> None:
+    env = _env_at(make_env)
+    f = env.market.price("CL")
+    assert f is not None
+    exp = date(2022, 4, 19)
+    put = Contract("CL", exp, round(f.value * 0.8 * 2) / 2, Right.PUT)
+    call = Contract("CL", exp, round(f.value * 1.2 * 2) / 2, Right.CALL)
+    wing = Contract("CL", exp, round(f.value * 0.7 * 2) / 2, Right.PUT)
+    books = [((put, call), [-1, -1]), ((put, wing), [-1, 1]), ((put,), [-2])]
+    sets = []
+    for contracts, q in books:
+        qty = np.array(q, dtype=np.int64)
+        cs = env.market.contract_set(contracts, qty)
+        sets.append((plan(contracts, qty, cs.batch), qty, cs.batch, env.market.value_set(cs)))
+    model = env.broker.margin
+    st = env.market.state()
+    for i in (0, 1, 0, 2, 1, 1, 0):
+        p, qty, batch, val = sets[i]
+        fresh = type(model)(model.pricer).span_part(p, qty, batch, val, st)
+        assert model.span_part(p, qty, batch, val, st) == fresh > 0
