@@ -510,6 +510,11 @@ class Ledger:
                           replaces if replaces is not None else outcome.replaces, meta)
         return self.apply(outcome)
 
+    def expected(self, position_id: str) -> EntryFacts | None:
+        """What the entry (or roll) order on ``position_id`` is expected to open, if known."""
+        found = self._expect.get(position_id)
+        return None if found is None else found[0]
+
     def apply_exit(self, outcome: OrderOutcome, reason: ExitReason | None = None
                    ) -> BookChange:
         """Book an exit outcome: close all or some legs of ``outcome.position_id``.

@@ -11,7 +11,7 @@ Sizing inputs the gate derives:
 * max loss per unit: ``idea.max_loss_per_unit`` for defined risk, otherwise the worst stress
   loss of one unit of the candidate (dollars);
 * BP per unit: :func:`risk.margin.bp_per_unit`;
-* BP room: ``vix.max_bp(phase, key) × NLV − account.bp_used``;
+* BP room: ``vix.max_bp(phase, key) × NLV − account.bp_used − bp_reserved`` (entries in flight);
 * size multipliers: the regime's, the VIX-spike multiplier of the 0DTE, the drawdown level's,
   and ``idea.size_factor`` (strategy-specific scaling; strategies must not apply the VIX-spike
   multiplier themselves);
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
@@ -74,6 +74,10 @@ class GateState:
     unmanaged_roots : frozenset[str]
         Roots the broker holds that the ledger does not manage (restart reconciliation); they
         block entries in their correlation group, and every entry when their group is unknown.
+    bp_reserved : float
+        Buying power (USD) of entries still working at the broker, which ``account.bp_used``
+        does not include yet; it is taken from the room under the BP cap. (Those entries are
+        also in ``positions`` and ``book_legs`` at full size, so every limit counts them.)
     """
 
     now: datetime
@@ -85,6 +89,7 @@ class GateState:
     candidate_legs: tuple[StressLeg, ...] = ()
     realised: Mapping[StrategyKey, Realised] = field(default_factory=dict)
     unmanaged_roots: frozenset[str] = frozenset()
+    bp_reserved: float = 0.0
 
 
 class PreTradeGate:
@@ -125,6 +130,8 @@ class PreTradeGate:
         used = state.account.bp_used
         if not (math.isfinite(used) and used >= 0.0):
             return Rejection(INPUTS, "invalid_bp_used", observed=used)
+        if not (math.isfinite(state.bp_reserved) and state.bp_reserved >= 0.0):
+            return Rejection(INPUTS, "invalid_bp_reserved", observed=state.bp_reserved)
         inst = CATALOGUE.get(idea.root)
         if inst is None:
             return Rejection(INPUTS, "unknown_instrument", observed=idea.root)
@@ -188,12 +195,17 @@ class PreTradeGate:
         unit_worst = float(np.max(unit_losses))
         max_loss = idea.max_loss_per_unit if idea.max_loss_per_unit is not None else unit_worst
         now, key = state.now, idea.key
-        room = self._vix.max_bp(state.phase, key, now) * state.nlv - state.account.bp_used
-        return self._sizer.size(
-            key, state.nlv, max_loss, bp_per_unit(idea, unit_worst), room, state.phase,
+        room = (self._vix.max_bp(state.phase, key, now) * state.nlv - state.account.bp_used
+                - state.bp_reserved)
+        bp_unit = bp_per_unit(idea, unit_worst)
+        sized = self._sizer.size(
+            key, state.nlv, max_loss, bp_unit, room, state.phase,
             self._vix.size_multiplier(now) * self._vix.spike_multiplier(key, now),
             self._breakers.size_multiplier, idea.size_factor, idea.max_units,
             state.realised.get(key),
             min(self._stress.max_units(book_losses, unit_losses, state.nlv),
                 self._stress.max_units(own_losses, unit_losses, state.nlv, share)),
         )
+        if isinstance(sized, Approval):
+            return replace(sized, bp_per_unit=bp_unit)
+        return sized

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    """The gate's yes: open ``contracts`` units; ``binding`` names the constraint that set it."""
+    """The gate's yes: open ``contracts`` units; ``binding`` names the constraint that set it;
+    ``bp_per_unit`` is the buying power one unit was sized with (USD; NaN when not estimated)."""
 
     contracts: int
     binding: str
     detail: str = ""
+    bp_per_unit: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from execution.types import (
     FillEvent,
     OrderPurpose,
     Position,
+    PositionLeg,
     Quote,
 )
 from risk.breakers import BreakerSnapshot, CircuitBreakers
@@ -349,20 +350,32 @@ class TradingSystem:
         if idea.replaces is None and self.executor.has_working_entry(key, idea.root):
             self._reject(key, Rejection("system", "order_already_working", observed=idea.root))
             return
+        if idea.parent_id is not None:
+            # A child (an IPMCC short call) is covered by its parent: never open it against a
+            # parent that is gone or has an exit or roll working.
+            if self.ledger.position(idea.parent_id) is None:
+                self._reject(key, Rejection("system", "parent_not_open", observed=idea.parent_id))
+                return
+            if self.executor.is_working(idea.parent_id):
+                self._reject(key, Rejection("system", "parent_order_working",
+                                            observed=idea.parent_id))
+                return
         account = self.market.account()
         candidate = self._idea_stress_legs(idea, now)
         if isinstance(candidate, Rejection):
             self._reject(key, candidate)
             return
-        book = self._book_legs(now, exclude=idea.replaces)
+        in_flight = self._entries_in_flight(now)
+        book = self._book_legs(now, exclude=idea.replaces, extra=in_flight)
         if isinstance(book, Rejection):
             self._reject(key, book)
             return
         state = GateState(
             now=now, nlv=account.nlv, account=account, phase=self.phases.phase,
-            positions=self.positions(), book_legs=tuple(book), candidate_legs=tuple(candidate),
-            realised=self._realised(key),
+            positions=self.positions() + in_flight, book_legs=tuple(book),
+            candidate_legs=tuple(candidate), realised=self._realised(key),
             unmanaged_roots=frozenset(self._unmanaged_roots),
+            bp_reserved=self._bp_reserved(in_flight),
         )
         verdict = self.gate.evaluate(idea, state)
         if isinstance(verdict, Rejection):
@@ -466,6 +479,16 @@ class TradingSystem:
             decision = self.exits.evaluate(position, marks[position.position_id], now, vix, nlv,
                                            flatten, self.strategies[key], ctx)
             if decision is None:
+                continue
+            arriving = [p for p in self._entries_in_flight(now)
+                        if p.parent_id == position.position_id]
+            if arriving:
+                # A child entry still working would be left uncovered: cancel it and close the
+                # parent on a later pass, once the child's order is done.
+                for child in arriving:
+                    child_order = self.executor.working_order_id(child.position_id)
+                    if child_order is not None:
+                        self.executor.cancel(child_order, now)
                 continue
             children = [p for p in self.positions() if p.parent_id == position.position_id]
             if children:
@@ -580,9 +603,42 @@ class TradingSystem:
     def _settlement_price(self, contract: Contract) -> float | None:
         return self.market.underlying_price(contract)
 
-    def _book_legs(self, now: datetime, exclude: str | None = None) -> list[StressLeg] | Rejection:
-        """Stress legs of the open book (implied vols from current mids, one batched solve)."""
-        book = [p for p in self.positions() if p.position_id != exclude]
+    def _entries_in_flight(self, now: datetime) -> tuple[Position, ...]:
+        """Entry orders still working, as the positions they open when filled in full.
+
+        The pre-trade gate counts them as open (correlation, caps, stress): two entries decided
+        while neither has filled must not pass the limits that either alone keeps.
+        """
+        out = []
+        for order in self.executor.working_orders():
+            if order.purpose is not OrderPurpose.ENTRY:
+                continue
+            facts = self.ledger.expected(order.position_id)
+            if facts is None or self.ledger.position(order.position_id) is not None:
+                continue
+            sign = 1 if order.units > 0 else -1   # units are signed: + buys the legs as written
+            out.append(Position(
+                order.position_id, facts.key, facts.root, facts.structure,
+                tuple(PositionLeg(leg.contract, sign * leg.ratio) for leg in order.legs),
+                abs(order.units), now, math.nan, facts.multiplier, facts.expiry,
+                facts.parent_id, facts.meta))
+        return tuple(out)
+
+    def _bp_reserved(self, in_flight: Sequence[Position]) -> float:
+        """Buying power the gate sized the working entries with (known for entries sent since
+        start-up; an entry restored after a restart reserves none)."""
+        total = 0.0
+        for position in in_flight:
+            pending = self._pending.get(position.position_id)
+            if pending is not None and math.isfinite(pending.approval.bp_per_unit):
+                total += pending.approval.bp_per_unit * position.units
+        return total
+
+    def _book_legs(self, now: datetime, exclude: str | None = None,
+                   extra: Sequence[Position] = ()) -> list[StressLeg] | Rejection:
+        """Stress legs of the open book and of ``extra`` positions (implied vols from current
+        mids, one batched solve)."""
+        book = [p for p in (*self.positions(), *extra) if p.position_id != exclude]
         contracts = {leg.contract for p in book for leg in p.legs
                      if leg.contract.expiry >= now.date()}
         quotes = {c: self.market.quote(c) for c in contracts}
