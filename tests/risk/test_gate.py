@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -189,6 +190,29 @@ def test_evaluate_when_stress_room_smaller_than_budget_then_stress_binds() -> No
     verdict = w.gate.evaluate(idea(legs=(spy_put,), max_loss=100.0), s)
 
     assert isinstance(verdict, Approval) and verdict.binding == "stress"
+
+
+def test_evaluate_when_entries_in_flight_reserve_bp_then_room_shrinks_by_reserve() -> None:
+    w = world()
+    free = w.gate.evaluate(idea(), state(bp_used=30_000.0))
+    assert isinstance(free, Approval) and math.isfinite(free.bp_per_unit)
+    assert free.bp_per_unit > 0
+
+    # The same account with the rest of the 65% cap reserved by entries still working.
+    verdict = w.gate.evaluate(idea(), replace(state(bp_used=30_000.0), bp_reserved=35_000.0))
+
+    assert isinstance(verdict, Rejection)
+    assert (verdict.check, verdict.reason) == ("sizing", "buying_power")
+
+
+@pytest.mark.parametrize("reserved", [-1.0, math.nan, math.inf])
+def test_evaluate_when_bp_reserved_invalid_then_inputs_rejection(reserved: float) -> None:
+    w = world()
+
+    verdict = w.gate.evaluate(idea(), replace(state(), bp_reserved=reserved))
+
+    assert isinstance(verdict, Rejection)
+    assert (verdict.check, verdict.reason) == ("inputs", "invalid_bp_reserved")
 
 
 @pytest.mark.parametrize(("unmanaged", "key", "root", "reason"), [
