@@ -172,6 +172,15 @@ class StrategyBase:
         """No strategy-specific management beyond the generic exit rules."""
         return None
 
+    # -- what a restart during the day continues from ------------------------------------------
+    def day_memo(self) -> dict[str, float]:
+        """Values recorded by a rule that a later rule reads (the system saves them with its
+        session state); none by default."""
+        return {}
+
+    def restore_day_memo(self, memo: Mapping[str, float]) -> None:
+        """Continue from a :meth:`day_memo` saved earlier in the same session."""
+
     # -- rule dispatch ---------------------------------------------------------------------------
     def on_rule(self, rule: str, ctx: StrategyContext) -> TradeIdea | Skip | None:
         """The first idea of :meth:`on_rule_all`, else its first Skip, else None."""

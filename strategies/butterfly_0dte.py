@@ -10,7 +10,10 @@ move. ``max_units`` = (``max_weekly_debit_nlv`` × NLV − debit of this week's 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
 from datetime import date
+from typing import Final
 
 from config.enums import ExpiryKind, Right
 from config.instruments import instrument
@@ -26,6 +29,8 @@ from strategies.base import (
 )
 from strategies.types import StrategyContext
 
+_MEMO: Final = "baseline"
+
 
 class Butterfly0Dte(StrategyBase):
     """0DTE fade butterfly with a weekly debit budget."""
@@ -40,6 +45,17 @@ class Butterfly0Dte(StrategyBase):
     def baseline(self, day: date) -> float | None:
         """The baseline price recorded on ``day``."""
         return self._baselines.get(day)
+
+    def day_memo(self) -> dict[str, float]:
+        """The recorded baselines, keyed ``baseline <ISO date>``."""
+        return {f"{_MEMO} {d.isoformat()}": v for d, v in self._baselines.items()}
+
+    def restore_day_memo(self, memo: Mapping[str, float]) -> None:
+        for name, value in memo.items():
+            kind, _, day = name.partition(" ")
+            if kind == _MEMO:
+                with contextlib.suppress(ValueError):
+                    self._baselines[date.fromisoformat(day)] = float(value)
 
     def _root(self, ctx: StrategyContext) -> str:
         roots = self.roots(ctx)

@@ -258,6 +258,13 @@ class TradingSystem:
             if vix_open is not None:  # as an old print: it is the open, not a current value
                 self.vix.update(float(cast(float, vix_open)), datetime.combine(now.date(),
                                                                                 time.min))
+        memos = stored.get("memos")
+        if isinstance(memos, dict):
+            for name, memo in memos.items():
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    self.strategies[StrategyKey(name)].restore_day_memo(
+                        {str(k): float(cast(float, v)) for k, v in cast(dict[str, Json],
+                                                                        memo).items()})
 
     # ------------------------------------------------------------------ bars
     def on_bar(self, now: datetime) -> None:
@@ -326,11 +333,14 @@ class TradingSystem:
             self._log(f"SCHEDULE unknown rule {rule!r}")
             return
         ctx = self.context(strategy.key, now)
+        memo = strategy.day_memo()
         try:
             outcomes = strategy.on_rule_all(rule, ctx)
         except Exception as exc:  # a strategy defect must not stop the trading loop
             self._skip(Skip(strategy.key, "strategy_error", f"{type(exc).__name__}: {exc}"))
             return
+        if strategy.day_memo() != memo:  # e.g. the butterfly's baseline: a restart keeps it
+            self._persist()
         for out in outcomes or ():
             if isinstance(out, Skip):
                 self._skip(out)
@@ -755,6 +765,8 @@ class TradingSystem:
             "stress_scenario": "" if stress is None else stress.scenario,
             "vix_open": self.vix.day_open,
             "regime": None if self._last_regime is None else self._last_regime.name,
+            "memos": {key.value: cast(Json, memo) for key, strategy in self.strategies.items()
+                      if (memo := strategy.day_memo())},
         }
 
     def _persist(self) -> None:
