@@ -7,7 +7,7 @@ by its *root*; option roots that differ from their underlying (``SPXW`` on ``SPX
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from config.enums import Engine, ExpiryKind, InstrumentKind, PricingModel, Right
@@ -137,6 +137,7 @@ class Contract:
     expiry: date
     strike: float
     right: Right | None
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         if not self.root:
@@ -145,6 +146,11 @@ class Contract:
             raise ValueError(f"contract strike must be finite and >= 0, got {self.strike!r}")
         if self.right is not None and self.strike <= 0:
             raise ValueError(f"option strike must be > 0, got {self.strike!r}")
+        # Contracts key the quote and position maps looked up on every bar: hash once.
+        object.__setattr__(self, "_hash", hash((self.root, self.expiry, self.strike, self.right)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def is_option(self) -> bool:

@@ -152,6 +152,22 @@ def test_contract_when_symbol_round_trips_then_equal() -> None:
         Contract("ES", date(2026, 3, 20), 0.0, Right.CALL)
 
 
+def test_contract_when_equal_then_same_hash_and_replace_rehashes() -> None:
+    import dataclasses
+    from datetime import date
+
+    from config import Right
+
+    a = Contract("ES", date(2026, 3, 20), 5000.0, Right.PUT)
+    b = Contract("ES", date(2026, 3, 20), 5000.0, Right.PUT)
+    moved = dataclasses.replace(a, strike=4995.0)
+
+    assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
+    assert moved != a and moved == Contract("ES", date(2026, 3, 20), 4995.0, Right.PUT)
+    assert hash(moved) == hash(Contract("ES", date(2026, 3, 20), 4995.0, Right.PUT))
+    assert "_hash" not in repr(a)
+
+
 def test_phase_caps_when_lt112_then_locked_in_phase_one() -> None:
     cfg = load_config()
     assert cfg.strategies.lt112.common.cap(Phase.P1) == 0
