@@ -15,20 +15,12 @@ from execution.types import Position, Quote
 from strategies.quotes import (
     EXPIRY_CLOCK,
     MIN_T_YEARS,
-    quote_exclusions,
     quote_ok,
     solve_greeks,
     solve_iv,
     year_fraction,
 )
 from strategies.types import LegMark, PositionMark
-
-
-def mark_position(position: Position, quotes: Mapping[Contract, Quote | None],
-                  underlying: Mapping[Contract, float | None], now: datetime,
-                  cfg: Config) -> PositionMark:
-    """Mark ``position`` per unit at the legs' mids (see :func:`mark_positions`)."""
-    return mark_positions((position,), quotes, underlying, now, cfg)[position.position_id]
 
 
 def mark_positions(positions: Sequence[Position], quotes: Mapping[Contract, Quote | None],
@@ -241,27 +233,6 @@ def legs_iv(contracts: Sequence[Contract], quotes: Mapping[Contract, Quote | Non
                 if math.isfinite(iv):
                     out[c] = iv
     return out
-
-
-def leg_iv(contract: Contract, quote: Quote, underlying: float, now: datetime,
-           cfg: Config) -> float | None:
-    """Implied vol (annualised fraction) of ``contract`` from ``quote``'s mid, or None when the
-    quote is unusable (SPEC §11; a zero bid is allowed), the underlying price is not positive,
-    the contract is not an option, or no vol reproduces the mid."""
-    if contract.right is None or not (math.isfinite(underlying) and underlying > 0):
-        return None
-    model = _model(contract.root)
-    if model is None:
-        return None
-    bad, _ = quote_exclusions(np.array([quote.bid]), np.array([quote.ask]),
-                              np.array([np.datetime64(quote.time, "s")]), now, cfg.data)
-    if bad[0]:
-        return None
-    g = solve_greeks(model, np.array([quote.mid]), np.array([underlying]),
-                     np.array([contract.strike]), np.array([year_fraction(contract.expiry, now)]),
-                     cfg.risk_free_rate, np.array([contract.right is Right.CALL]))
-    iv = float(g.iv[0])
-    return iv if math.isfinite(iv) else None
 
 
 def _model(root: str) -> PricingModel | None:

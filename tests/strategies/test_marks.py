@@ -1,4 +1,4 @@
-"""mark_position: leg mids, signed deltas from greeks/, validity."""
+"""Position marks: leg mids, signed deltas from greeks/, validity; batched implied vols."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from config.enums import PricingModel, Right, StrategyKey
 from config.instruments import Contract, instrument
 from execution.types import Position, PositionLeg, Quote
-from strategies.marks import MarkPlan, leg_iv, legs_iv, mark_position, mark_positions
+from strategies.marks import MarkPlan, legs_iv, mark_positions
 from strategies.quotes import quote_exclusions, quote_ok, solve_greeks, year_fraction
 from strategies.types import LegMark, PositionMark
 from tests.strategies.builders import CFG, simple_position
@@ -37,10 +37,32 @@ def und(price: float | None = 550.0) -> dict[Contract, float | None]:
     return {leg.contract: price for leg in spread().legs}
 
 
+def mark_position(p: Position, q: dict[Contract, Quote | None],
+                  u: dict[Contract, float | None], now: datetime = NOW) -> PositionMark:
+    return mark_positions((p,), q, u, now, CFG)[p.position_id]
+
+
+def leg_iv(contract: Contract, quote: Quote, underlying: float, now: datetime = NOW
+           ) -> float | None:
+    """Reference: one leg through the array quote checks and the full greeks solve."""
+    if contract.right is None or not (math.isfinite(underlying) and underlying > 0):
+        return None
+    bad, _ = quote_exclusions(np.array([quote.bid]), np.array([quote.ask]),
+                              np.array([np.datetime64(quote.time, "s")]), now, CFG.data)
+    if bad[0]:
+        return None
+    model = instrument(contract.root).pricing_model
+    g = solve_greeks(model, np.array([quote.mid]), np.array([underlying]),
+                     np.array([contract.strike]), np.array([year_fraction(contract.expiry, now)]),
+                     CFG.risk_free_rate, np.array([contract.right is Right.CALL]))
+    iv = float(g.iv[0])
+    return iv if math.isfinite(iv) else None
+
+
 def test_mark_when_quotes_good_sums_ratio_times_mid_and_signs_deltas() -> None:
     p = spread()
 
-    m = mark_position(p, quotes((18.0, 9.0, 2.0)), und(), NOW, CFG)
+    m = mark_position(p, quotes((18.0, 9.0, 2.0)), und())
 
     assert m.valid
     assert m.net_mid == pytest.approx(18.0 - 9.0 - 4.0)
@@ -54,7 +76,7 @@ def test_mark_when_a_quote_missing_is_invalid() -> None:
     q = quotes((18.0, 9.0, 2.0))
     q[p.legs[2].contract] = None
 
-    m = mark_position(p, q, und(), NOW, CFG)
+    m = mark_position(p, q, und())
 
     assert not m.valid and math.isnan(m.net_mid)
 
@@ -62,20 +84,20 @@ def test_mark_when_a_quote_missing_is_invalid() -> None:
 def test_mark_when_quotes_stale_is_invalid() -> None:
     stale = quotes((18.0, 9.0, 2.0), NOW - timedelta(minutes=30))
 
-    m = mark_position(spread(), stale, und(), NOW, CFG)
+    m = mark_position(spread(), stale, und())
 
     assert not m.valid
 
 
 def test_mark_when_iv_unsolvable_delta_nan_and_invalid() -> None:
-    m = mark_position(spread(), quotes((1.0, 9.0, 2.0)), und(), NOW, CFG)
+    m = mark_position(spread(), quotes((1.0, 9.0, 2.0)), und())
 
     assert not m.valid and math.isnan(m.legs[0].delta)
     assert not math.isnan(m.legs[1].delta)
 
 
 def test_mark_when_underlying_missing_is_invalid() -> None:
-    m = mark_position(spread(), quotes((18.0, 9.0, 2.0)), und(None), NOW, CFG)
+    m = mark_position(spread(), quotes((18.0, 9.0, 2.0)), und(None))
 
     assert not m.valid
 
@@ -85,22 +107,27 @@ def test_mark_when_far_leg_has_zero_bid_stays_valid() -> None:
     q = quotes((18.0, 9.0, 2.0))
     q[p.legs[2].contract] = Quote(0.0, 0.06, NOW)
 
-    m = mark_position(p, q, und(), NOW, CFG)
+    m = mark_position(p, q, und())
 
     assert m.valid and m.legs[2].mid == pytest.approx(0.03)
 
 
-def test_leg_iv_when_quote_good_solves_and_when_bad_returns_none() -> None:
+def test_legs_iv_when_quote_good_solves_and_when_bad_leaves_contract_out() -> None:
     p = spread()
     c = p.legs[1].contract
 
-    iv = leg_iv(c, Quote(8.95, 9.05, NOW), 550.0, NOW, CFG)
+    def one(contract: Contract, quote: Quote, underlying: float) -> float | None:
+        return legs_iv([contract], {contract: quote}, {contract: underlying}, NOW, CFG).get(
+            contract)
+
+    iv = one(c, Quote(8.95, 9.05, NOW), 550.0)
 
     assert iv is not None and 0.05 < iv < 1.0
-    assert leg_iv(c, Quote(9.05, 8.95, NOW), 550.0, NOW, CFG) is None
-    assert leg_iv(c, Quote(8.95, 9.05, NOW - timedelta(hours=1)), 550.0, NOW, CFG) is None
-    assert leg_iv(c, Quote(8.95, 9.05, NOW), math.nan, NOW, CFG) is None
-    assert leg_iv(p.legs[0].contract, Quote(0.95, 1.05, NOW), 550.0, NOW, CFG) is None
+    assert iv == pytest.approx(leg_iv(c, Quote(8.95, 9.05, NOW), 550.0))
+    assert one(c, Quote(9.05, 8.95, NOW), 550.0) is None                      # crossed
+    assert one(c, Quote(8.95, 9.05, NOW - timedelta(hours=1)), 550.0) is None  # stale
+    assert one(c, Quote(8.95, 9.05, NOW), math.nan) is None                    # no underlying
+    assert one(p.legs[0].contract, Quote(0.95, 1.05, NOW), 550.0) is None      # no vol fits
 
 
 def test_mark_positions_when_batched_with_futures_positions_then_equal_to_one_by_one() -> None:
@@ -114,7 +141,7 @@ def test_mark_positions_when_batched_with_futures_positions_then_equal_to_one_by
     batch = mark_positions((spy, es), q, u, NOW, CFG)
 
     for p in (spy, es):
-        assert batch[p.position_id] == mark_position(p, q, u, NOW, CFG)
+        assert batch[p.position_id] == mark_position(p, q, u)
         assert batch[p.position_id].valid
 
 
@@ -130,7 +157,7 @@ def test_legs_iv_when_batched_then_equal_to_leg_iv_and_bad_quotes_left_out() -> 
     for leg in p.legs[:2]:
         quote = q[leg.contract]
         assert quote is not None
-        assert ivs[leg.contract] == pytest.approx(leg_iv(leg.contract, quote, 550.0, NOW, CFG))
+        assert ivs[leg.contract] == pytest.approx(leg_iv(leg.contract, quote, 550.0))
 
 
 def test_mark_positions_when_delta_not_needed_then_nan_deltas_and_valid_from_quotes() -> None:
