@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from config.model import Config, ExitRules
@@ -38,26 +38,23 @@ URGENT_REASONS = frozenset({ExitReason.BREAKER_FLATTEN, ExitReason.STOP_LOSS,
                             ExitReason.TIME_STOP})
 
 
-@dataclass(frozen=True, slots=True)
 class _Facts:
-    """What every rule reads."""
+    """What every rule reads; premium and P&L are worked out once per evaluation."""
 
-    position: Position
-    mark: PositionMark
-    rules: ExitRules
-    now: datetime
-    vix: float | None
-    nlv: float
-    dte: int
+    __slots__ = ("dte", "mark", "nlv", "now", "pnl", "position", "premium", "rules", "vix")
 
-    @property
-    def premium(self) -> float:
-        return abs(self.position.entry_price)
-
-    @property
-    def pnl(self) -> float:
+    def __init__(self, position: Position, mark: PositionMark, rules: ExitRules,
+                 now: datetime, vix: float | None, nlv: float, dte: int) -> None:
+        self.position = position
+        self.mark = mark
+        self.rules = rules
+        self.now = now
+        self.vix = vix
+        self.nlv = nlv
+        self.dte = dte
+        self.premium = abs(position.entry_price)
+        self.pnl = mark.net_mid - position.entry_price
         """Profit per unit in points (negative = loss)."""
-        return self.mark.net_mid - self.position.entry_price
 
 
 Rule = Callable[[_Facts], str | None]
@@ -121,44 +118,6 @@ _RULES: tuple[tuple[ExitReason, Rule, bool], ...] = (
 )
 
 
-def any_rule_fires(rules: ExitRules, position: Position, mark: PositionMark, now: datetime,
-                   vix: float | None, nlv: float, dte: int, valid: bool) -> bool:
-    """Whether any rule of :data:`_RULES` gives a detail for these facts (only the rules that
-    run on an invalid mark when ``valid`` is False): the same tests without the texts, so the
-    common pass where nothing fires costs one call per position."""
-    t = rules.time_stop
-    if t is not None and dte == 0 and now.time() >= t:
-        return True
-    if not valid:
-        return False
-    entry = position.entry_price
-    premium = abs(entry)
-    pnl = mark.net_mid - entry
-    loss = -pnl
-    r = rules.stop_multiple
-    if r is not None and premium > 0 and loss >= r * premium:
-        return True
-    r = rules.stop_loss_nlv
-    if r is not None and nlv > 0 and loss * position.multiplier * position.units >= r * nlv:
-        return True
-    r = rules.close_vix_at_or_above
-    if r is not None and vix is not None and vix >= r:
-        return True
-    r = rules.short_delta_exit
-    if r is not None:
-        for leg in mark.legs:
-            if leg.ratio < 0 and abs(leg.delta) >= r:
-                return True
-    d = rules.dte_exit
-    if d is not None and dte <= d:
-        return True
-    r = rules.profit_target
-    if r is not None and premium > 0 and pnl >= r * premium:
-        return True
-    d = rules.roll_dte
-    return d is not None and dte <= d
-
-
 class ExitEngine:
     """Evaluates the SPEC §9 exit rules for one position at a time."""
 
@@ -207,9 +166,6 @@ class ExitEngine:
         valid = mark.valid and math.isfinite(mark.net_mid)
         rules = self.rules_for(position, strategy)
         managed = self._managed(position, mark, strategy, ctx) if valid else None
-        if managed is None and not any_rule_fires(rules, position, mark, now, vix, nlv, dte,
-                                                  valid):
-            return None
         facts = _Facts(position, mark, rules, now, vix, nlv, dte)
         for reason, rule, any_mark in _RULES:
             if managed is not None and managed.reason <= reason:

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import math
-import random
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import TypeVar
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from config.enums import StrategyKey
 from config.model import ExitRules, Schedule
 from execution.types import ExitDecision, ExitReason, Position
-from strategies.exits import _RULES, ExitEngine, _Facts, any_rule_fires
+from strategies.exits import ExitEngine
 from strategies.registry import build_strategies
 from strategies.types import PositionMark, Skip, StrategyContext, TradeIdea
 from tests.strategies.builders import CFG, FakeContext, at, mark, simple_position
 
 EXPIRY = date(2025, 9, 19)
-T = TypeVar("T")
 ENGINE = ExitEngine(CFG)
 ALL = ExitRules(profit_target=0.5, stop_multiple=2.0, stop_loss_nlv=0.02,
                 time_stop=CFG.exits.zero_dte_time_stop, dte_exit=21, roll_dte=30,
@@ -273,45 +268,3 @@ def test_evaluate_when_manage_raises_generic_rules_still_apply() -> None:
 
     assert reason(d) is ExitReason.DTE_RULE
     assert engine.manage_errors and "bad meta" in engine.manage_errors[0]
-
-
-def _maybe(rng: random.Random, values: Sequence[T]) -> T | None:
-    """One of ``values``, or None (the rule off) four times in ten."""
-    return rng.choice(values) if rng.random() < 0.6 else None
-
-
-def test_any_rule_fires_when_facts_vary_then_agrees_with_the_rules_table() -> None:
-    rng = random.Random(11)
-    fired = skipped = 0
-    for _ in range(4000):
-        rules = ExitRules(
-            profit_target=_maybe(rng, [0.25, 0.5, 1.0]),
-            stop_multiple=_maybe(rng, [1.0, 2.0]),
-            stop_loss_nlv=_maybe(rng, [0.01, 0.02]),
-            time_stop=_maybe(rng, [time(15, 0)]),
-            dte_exit=_maybe(rng, [0, 7, 21]),
-            roll_dte=_maybe(rng, [7, 30]),
-            close_vix_at_or_above=_maybe(rng, [30.0]),
-            short_delta_exit=_maybe(rng, [0.25]))
-        p = pos(entry=rng.choice([-2.0, 2.0, 0.0, -0.5]), units=rng.choice([1, 5, 40]))
-        days_left = rng.choice([0, 0, 1, 7, 8, 21, 22, 30, 31, 60])
-        now = at(EXPIRY - timedelta(days=days_left), rng.choice([10, 14, 15, 16]),
-                 rng.choice([0, 59]))
-        net = p.entry_price + rng.choice([-6.0, -4.0, -2.0, -1.0, -0.1, 0.0, 0.5, 1.0, 2.0,
-                                          math.nan])
-        valid = rng.random() < 0.8
-        m = mark(p, net, now, valid=valid,
-                 deltas=(rng.choice([-0.5, -0.1]), rng.choice([-0.3, -0.25, -0.1, math.nan])))
-        vix = rng.choice([None, 16.0, 30.0, 45.0])
-        nlv = rng.choice([0.0, 10_000.0, 100_000.0])
-        valid = valid and math.isfinite(net)
-        facts = _Facts(p, m, rules, now, vix, nlv, (p.expiry - now.date()).days)
-        expected = any(rule(facts) is not None for _, rule, any_mark in _RULES
-                       if valid or any_mark)
-
-        got = any_rule_fires(rules, p, m, now, vix, nlv, facts.dte, valid)
-
-        assert got == expected, (rules, p.entry_price, net, valid, vix, nlv, now)
-        fired += expected
-        skipped += not expected
-    assert fired > 500 and skipped > 500
