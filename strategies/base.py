@@ -134,6 +134,8 @@ class PerPosition(Generic[T]):
             self._memo.clear()
         self._memo[position.position_id] = (position, value)
         return value
+
+
 Handler = Callable[[StrategyContext, Schedule], tuple[Outcome, ...] | None]
 
 
