@@ -14,6 +14,7 @@ from greeks.pricing import (
     bsm_price,
     bsm_price_delta,
 )
+from greeks.scalar import black76_price_one
 from greeks.types import Greeks
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "black76_greeks",
     "black76_price",
     "black76_price_delta",
+    "black76_price_one",
     "bsm_greeks",
     "bsm_price",
     "bsm_price_delta",
