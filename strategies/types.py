@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -109,8 +109,16 @@ class Skip:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class LegMark:
+class LegMark(NamedTuple):
+    """One leg of a :class:`PositionMark`. ``delta`` is the signed delta per unit of the
+    underlying, NaN where it was not solved: no usable quote or vol, no delta wanted for the
+    position, or provably below the position's delta level (see
+    :func:`strategies.marks.mark_positions`).
+
+    Marks are built for every position on every exit check, so both mark types are named tuples:
+    immutable like the frozen dataclasses elsewhere, at a fraction of their construction cost.
+    """
+
     contract: Contract
     ratio: int
     bid: float
@@ -122,8 +130,7 @@ class LegMark:
         return 0.5 * (self.bid + self.ask)
 
 
-@dataclass(frozen=True, slots=True)
-class PositionMark:
+class PositionMark(NamedTuple):
     """Current market of an open position, per unit, in points.
 
     ``net_mid`` = Σ ratio × mid; P&L per unit = ``net_mid − position.entry_price``. ``valid`` is

@@ -601,14 +601,15 @@ class TradingSystem:
         leg layout is kept while the same position objects are marked."""
         plan = self._mark_plan
         if plan is None or not plan.same_book(positions):
-            plan = self._mark_plan = MarkPlan(positions, self._needs_delta)
+            plan = self._mark_plan = MarkPlan(positions, self._delta_level)
         market = self.market
         return plan.mark([market.quote(c) for c in plan.contracts],
                          [market.underlying_price(c) for c in plan.contracts], now, self.config)
 
-    def _needs_delta(self, position: Position) -> bool:
-        """Whether an exit rule of ``position`` reads leg deltas (the short-leg delta defence)."""
-        return self.strategies[position.key].exit_rules(position).short_delta_exit is not None
+    def _delta_level(self, position: Position) -> float | None:
+        """The |delta| an exit rule of ``position`` compares its legs with (the short-leg delta
+        defence), or None: the marks solve deltas only as far as that comparison needs."""
+        return self.strategies[position.key].exit_rules(position).short_delta_exit
 
     def _settlement_price(self, contract: Contract) -> float | None:
         return self.market.underlying_price(contract)

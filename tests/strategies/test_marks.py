@@ -13,7 +13,8 @@ import pytest
 from config.enums import PricingModel, Right, StrategyKey
 from config.instruments import Contract, instrument
 from execution.types import Position, PositionLeg, Quote
-from strategies.marks import MarkPlan, legs_iv, mark_positions
+from greeks import black76_greeks, bsm_greeks
+from strategies.marks import MarkPlan, _below_level, legs_iv, mark_positions
 from strategies.quotes import quote_exclusions, quote_ok, solve_greeks, year_fraction
 from strategies.types import LegMark, PositionMark
 from tests.strategies.builders import CFG, simple_position
@@ -164,7 +165,7 @@ def test_mark_positions_when_delta_not_needed_then_nan_deltas_and_valid_from_quo
     p = spread()
 
     marks = mark_positions((p,), quotes((18.0, 9.0, 2.0)), und(), NOW, CFG,
-                           need_delta=lambda _pos: False)
+                           delta_level=lambda _pos: None)
 
     m = marks[p.position_id]
     assert m.valid
@@ -175,7 +176,8 @@ def test_mark_positions_when_delta_not_needed_then_nan_deltas_and_valid_from_quo
 def _reference_marks(positions: tuple[Position, ...], quotes: dict[Contract, Quote | None],
                      underlying: dict[Contract, float | None], now: datetime,
                      need_delta: Callable[[Position], bool]) -> dict[str, PositionMark]:
-    """Leg by leg, with one ``solve_greeks`` batch per model: what the marks must equal."""
+    """Leg by leg, with one ``solve_greeks`` batch per model, every wanted delta solved: what
+    the marks must equal (at level 0; above it, see ``_screened_from``)."""
     legs = [(p, leg) for p in positions for leg in p.legs]
     n = len(legs)
     bid, ask, und = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
@@ -246,17 +248,17 @@ def _book() -> tuple[Position, ...]:
     return spy, es, strangle, twin, hedge, empty
 
 
-def _random_market(book: tuple[Position, ...], rng: np.random.Generator
+def _random_market(book: tuple[Position, ...], rng: np.random.Generator, now: datetime = NOW
                    ) -> tuple[dict[Contract, Quote | None], dict[Contract, float | None]]:
     quotes: dict[Contract, Quote | None] = {}
     under: dict[Contract, float | None] = {}
-    for c in {leg.contract for p in book for leg in p.legs}:
+    for c in dict.fromkeys(leg.contract for p in book for leg in p.legs):  # fixed order
         spot = 550.0 if c.root == "SPY" else 5500.0
         intrinsic = max(spot - c.strike, 0.0) if c.right is Right.CALL else \
             max(c.strike - spot, 0.0) if c.right is Right.PUT else spot
         mid = intrinsic + float(rng.uniform(-0.002, 0.02)) * spot
         half = float(rng.choice([0.0, 0.01, 0.01, 0.02, 0.05, 3.0])) * max(mid, 0.1)
-        when = NOW - timedelta(minutes=float(rng.choice([0.0, 0.0, 0.5, 2.0, 30.0])))
+        when = now - timedelta(minutes=float(rng.choice([0.0, 0.0, 0.5, 2.0, 30.0])))
         kind = rng.integers(0, 30)
         quotes[c] = None if kind == 0 else Quote(
             max(mid - half, 0.0) if kind != 1 else mid + 1.0, mid + half, when)
@@ -265,28 +267,58 @@ def _random_market(book: tuple[Position, ...], rng: np.random.Generator
     return quotes, under
 
 
+def _screened_from(marks: dict[str, PositionMark], reference: dict[str, PositionMark],
+                   level: Callable[[Position], float | None], book: tuple[Position, ...]
+                   ) -> dict[str, PositionMark]:
+    """``reference`` with the deltas that ``marks`` screened out set to NaN, after checking
+    that each of them is below its position's level in the reference."""
+    out = dict(reference)
+    for p in book:
+        got, ref = marks[p.position_id], reference[p.position_id]
+        legs = []
+        for g, r in zip(got.legs, ref.legs, strict=True):
+            if math.isnan(g.delta) and not math.isnan(r.delta):
+                lv = level(p)
+                assert lv is not None and abs(r.delta) < lv, (p.position_id, r, lv)
+                r = r._replace(delta=math.nan)
+            legs.append(r)
+        out[p.position_id] = ref._replace(legs=tuple(legs))
+    return out
+
+
 def test_mark_plan_when_reused_over_many_markets_then_equal_to_leg_by_leg_reference() -> None:
     book = _book()
     rng = np.random.default_rng(7)
-    need: Callable[[Position], bool] = lambda p: p.key in (  # noqa: E731
-        StrategyKey.FUTURES_STRANGLE, StrategyKey.BEAR_TRAP)
-    plan = MarkPlan(book, need)
+    levels = {StrategyKey.FUTURES_STRANGLE: 0.25, StrategyKey.BEAR_TRAP: 0.3}
+    level: Callable[[Position], float | None] = lambda p: levels.get(p.key)  # noqa: E731
+    need: Callable[[Position], bool] = lambda p: p.key in levels  # noqa: E731
+    plan = MarkPlan(book, level)
     everything = MarkPlan(book)
+    screened = 0
 
     for step in range(40):
         now = NOW + timedelta(minutes=5 * step, seconds=step % 3)
-        quotes, under = _random_market(book, rng)
+        quotes, under = _random_market(book, rng, now)
         if step % 5 == 0:  # a worthless short leg alone: its value is -0.0, the mark 0.0
             quotes[book[3].legs[0].contract] = Quote(0.0, 0.0, now)
         qs = [quotes.get(c) for c in plan.contracts]
         us = [under.get(c) for c in plan.contracts]
+        reference = _reference_marks(book, quotes, under, now, need)
+        got = plan.mark(qs, us, now, CFG)
 
-        assert _exact(plan.mark(qs, us, now, CFG)) == _exact(
-            _reference_marks(book, quotes, under, now, need))
+        # Deltas at or above the level are exact; below it they may be screened out (NaN),
+        # and validity is the same either way.
+        assert _exact(got) == _exact(_screened_from(got, reference, level, book))
+        assert _exact(mark_positions(book, quotes, under, now, CFG, level)) == _exact(got)
         assert _exact(everything.mark(qs, us, now, CFG)) == _exact(
             _reference_marks(book, quotes, under, now, lambda _p: True))
-        assert _exact(mark_positions(book, quotes, under, now, CFG, need)) == _exact(
-            _reference_marks(book, quotes, under, now, need))
+        for p in book:
+            if p.key in levels:
+                for g, r in zip(got[p.position_id].legs, reference[p.position_id].legs,
+                                strict=True):
+                    screened += math.isnan(g.delta) and not math.isnan(r.delta)
+
+    assert screened > 0  # the screen took part (its own test below covers it in depth)
 
 
 def test_mark_plan_same_book_only_for_the_same_position_objects() -> None:
@@ -347,3 +379,63 @@ def test_legs_iv_when_markets_vary_then_equal_to_solve_greeks_of_the_usable_quot
         got = legs_iv(contracts, quotes, under, NOW, CFG)
 
         assert got == expected and list(got) == list(expected)
+
+
+def _screen_cases(model: PricingModel, n: int, seed: int) -> dict[str, np.ndarray]:
+    """Options priced by the model itself, so each mid has a known vol and delta."""
+    rng = np.random.default_rng(seed)
+    und = rng.uniform(50.0, 6000.0, n)
+    strike = und * np.exp(rng.uniform(-0.4, 0.4, n))
+    t = np.exp(rng.uniform(math.log(1.0 / 365.0), math.log(2.0), n))
+    sigma = rng.uniform(0.05, 1.2, n)
+    call = rng.random(n) < 0.5
+    level = rng.choice([0.0, 0.05, 0.16, 0.25, 0.3, 0.5, 0.7, 0.99, 1.0], n)
+    r = CFG.risk_free_rate
+    if model is PricingModel.BLACK76:
+        g = black76_greeks(und, strike, t, r, sigma, call)
+    else:
+        g = bsm_greeks(und, strike, t, r, 0.0, sigma, call)
+    return {"und": und, "strike": strike, "t": t, "call": call, "level": level,
+            "mid": np.asarray(g.price), "delta": np.asarray(g.delta)}
+
+
+@pytest.mark.parametrize("model", [PricingModel.BLACK76, PricingModel.BSM])
+def test_delta_screen_when_it_screens_then_the_full_solve_is_below_the_level(
+        model: PricingModel) -> None:
+    c = _screen_cases(model, 4000, 11 if model is PricingModel.BLACK76 else 12)
+    r = CFG.risk_free_rate
+
+    below = np.array(_below_level(model, c["level"].tolist(), c["mid"].tolist(),
+                                  c["und"].tolist(), c["strike"].tolist(), c["t"].tolist(), r,
+                                  c["call"].tolist()))
+    full = solve_greeks(model, c["mid"], c["und"], c["strike"], c["t"], r, c["call"])
+    solved = np.isfinite(full.iv)
+    size = np.abs(full.delta)
+
+    # Screened: a vol reproduces the mid and the delta it gives is below the level.
+    assert below.any()
+    assert solved[below].all()
+    assert (size[below] < c["level"][below]).all()
+    # At or above the level, and at level 0, never screened.
+    assert not below[solved & (size >= c["level"])].any()
+    assert not below[c["level"] == 0.0].any()
+    # The screen decides nearly everything clearly below the level (the margin is 1e-9 of the
+    # mid, so only the mids the full solve cannot price are left to it).
+    clear = solved & (size < 0.999 * c["level"]) & (c["mid"] > 1e-6 * c["und"])
+    assert below[clear].mean() > 0.99, below[clear].mean()
+
+
+def test_delta_screen_when_mid_outside_the_no_arbitrage_bounds_then_not_screened() -> None:
+    f, k, t, r = 5000.0, 4000.0, 0.25, CFG.risk_free_rate
+    disc = math.exp(-r * t)
+    intrinsic_call = disc * (f - k)
+
+    def screen(mid: float, call: bool, level: float = 0.99) -> bool:
+        return _below_level(PricingModel.BLACK76, [level], [mid], [f], [k], [t], r, [call])[0]
+
+    assert not screen(intrinsic_call, True)            # no time value: no vol
+    assert not screen(0.5 * intrinsic_call, True)      # below intrinsic
+    assert not screen(disc * f, True)                  # at the upper bound
+    assert not screen(0.0, False)                      # a worthless put has no vol
+    assert screen(5.0, False, level=0.25)              # a far put with time value
+    assert not screen(5.0, False, level=0.0)           # level 0: always solved

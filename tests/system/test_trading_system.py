@@ -164,7 +164,7 @@ def test_trading_system_exit_marks_when_quotes_move_and_book_changes_then_fresh_
         contracts = [leg.contract for p in book for leg in p.legs]
         return mark_positions(book, {c: market.quote(c) for c in contracts},
                               {c: market.underlying_price(c) for c in contracts}, now,
-                              system.config, system._needs_delta)
+                              system.config, system._delta_level)
 
     first = system._marks(system.positions(), MONDAY)
     assert first == expected(MONDAY)
