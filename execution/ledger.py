@@ -427,6 +427,8 @@ class Ledger:
     def __init__(self, cfg: Config) -> None:
         self._cfg = cfg
         self._positions: dict[str, Position] = {}
+        # positions() per strategy key (None: all), rebuilt after the book changes
+        self._views: dict[StrategyKey | None, tuple[Position, ...]] = {}
         self._books: dict[str, _Book] = {}
         self._expect: dict[str, tuple[EntryFacts, str | None]] = {}
         self._unmanaged: dict[Contract, int] = {}
@@ -441,7 +443,15 @@ class Ledger:
 
     def positions(self, key: StrategyKey | None = None) -> tuple[Position, ...]:
         """Open positions (remainders included), in booking order."""
-        return tuple(p for p in self._positions.values() if key is None or p.key is key)
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = tuple(
+                p for p in self._positions.values() if key is None or p.key is key)
+        return view
+
+    def _put(self, position: Position) -> None:
+        self._positions[position.position_id] = position
+        self._views.clear()
 
     def position(self, position_id: str) -> Position | None:
         return self._positions.get(position_id)
@@ -674,7 +684,7 @@ class Ledger:
                     book.entry_legs = new_pos.legs
                 if first_whole:
                     self._entries[book.facts.key] = self._entries.get(book.facts.key, 0) + 1
-            self._positions[pid] = new_pos
+            self._put(new_pos)
             if first_whole:
                 change = change + BookChange(opened=(new_pos,))
             elif structure == REMAINDER_STRUCTURE:
@@ -692,7 +702,7 @@ class Ledger:
                 book.entry_price = math.fsum(r * book.avg.get(c, 0.0) for c, r in legs)
                 book.entry_legs = tuple(PositionLeg(c, r) for c, r in legs)
             remainder = self._make(pid, book, legs, g, REMAINDER_STRUCTURE)
-            self._positions[pid] = remainder
+            self._put(remainder)
             return BookChange(remainders=(remainder,))
         return BookChange(closed=(self._close(pid, book, time, reason),))
 
@@ -742,12 +752,13 @@ class Ledger:
         rbook.entry_legs = tuple(PositionLeg(c, r) for c, r in legs)
         self._books[rid] = rbook
         remainder = self._make(rid, rbook, legs, g, REMAINDER_STRUCTURE)
-        self._positions[rid] = remainder
+        self._put(remainder)
         return BookChange(remainders=(remainder,))
 
     def _close(self, pid: str, book: _Book, time: datetime, reason: ExitReason | None
                ) -> ClosedTrade:
         self._positions.pop(pid, None)
+        self._views.clear()
         self._books.pop(pid, None)
         self._expect.pop(pid, None)
         why = reason or book.exit_reason or ExitReason.RECONCILED
@@ -953,7 +964,7 @@ class Ledger:
         ledger = Ledger(cfg)
         for item in codec.seq(codec.field(d, "positions"), "positions"):
             p = _position_from(item)
-            ledger._positions[p.position_id] = p
+            ledger._put(p)
         books = codec.obj(codec.field(d, "books"), "books")
         for pid, b in books.items():
             ledger._books[pid] = _Book.from_obj(b)
