@@ -83,6 +83,8 @@ def _defence(f: _Facts) -> str | None:
             and f.vix >= r.close_vix_at_or_above:
         return f"VIX {f.vix:g} >= {r.close_vix_at_or_above:g}"
     if r.short_delta_exit is not None:
+        # A NaN delta is one the marks showed to be below this level without solving it
+        # (strategies.marks): the comparison is False for it, as it would be for its value.
         for leg in f.mark.legs:
             if leg.ratio < 0 and abs(leg.delta) >= r.short_delta_exit:
                 return (f"short {leg.contract.symbol} |delta| {abs(leg.delta):.3f} >= "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -128,6 +129,7 @@ def test_evaluate_when_vix_at_close_level_defends(vix: float | None,
 @pytest.mark.parametrize(("deltas", "expected"), [
     ((-0.9, -0.25), ExitReason.DEFENCE),   # short leg at 25 delta
     ((-0.9, -0.24), None),                 # long leg's delta does not count
+    ((-0.9, math.nan), None),              # screened below the level by the marks
 ])
 def test_evaluate_when_short_leg_delta_reaches_exit_defends(
         deltas: tuple[float, float], expected: ExitReason | None) -> None:

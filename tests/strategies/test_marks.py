@@ -12,12 +12,14 @@ import pytest
 
 from config.enums import PricingModel, Right, StrategyKey
 from config.instruments import Contract, instrument
-from execution.types import Position, PositionLeg, Quote
+from execution.types import ExitReason, Position, PositionLeg, Quote
 from greeks import black76_greeks, bsm_greeks
+from strategies.exits import ExitEngine
 from strategies.marks import MarkPlan, _below_level, legs_iv, mark_positions
 from strategies.quotes import quote_exclusions, quote_ok, solve_greeks, year_fraction
+from strategies.registry import build_strategies
 from strategies.types import LegMark, PositionMark
-from tests.strategies.builders import CFG, simple_position
+from tests.strategies.builders import CFG, FakeContext, simple_position
 
 NOW = datetime(2025, 6, 6, 11, 0)
 EXP = date(2025, 7, 18)
@@ -439,3 +441,34 @@ def test_delta_screen_when_mid_outside_the_no_arbitrage_bounds_then_not_screened
     assert not screen(0.0, False)                      # a worthless put has no vol
     assert screen(5.0, False, level=0.25)              # a far put with time value
     assert not screen(5.0, False, level=0.0)           # level 0: always solved
+
+
+def test_strangle_defence_when_a_short_leg_crosses_the_configured_delta_then_it_fires() -> None:
+    """End to end: configured level, marks with the screen, the exit engine. The defence fires
+    exactly where the leg's delta at the vol that priced its mid reaches the level."""
+    strategy = next(s for s in build_strategies(CFG) if s.key is StrategyKey.FUTURES_STRANGLE)
+    engine = ExitEngine(CFG)
+    fwd, r = 5500.0, CFG.risk_free_rate
+    expiry = EXP + timedelta(days=45)
+    p = simple_position(StrategyKey.FUTURES_STRANGLE, root="ES", expiry=expiry,
+                        legs=((4900.0, "P", -1), (6100.0, "C", -1)),
+                        entry_price=-1000.0)  # so large a credit that no stop loss fires
+    level = strategy.exit_rules(p).short_delta_exit
+    assert level is not None
+    plan = MarkPlan((p,), lambda q: strategy.exit_rules(q).short_delta_exit)
+    t = year_fraction(expiry, NOW)
+    fired = 0
+    for vol in np.linspace(0.10, 0.60, 51).tolist():
+        g = black76_greeks(np.full(2, fwd), np.array([4900.0, 6100.0]), np.full(2, t), r,
+                           np.full(2, vol), np.array([False, True]))
+        mids = np.round(np.asarray(g.price), 6).tolist()
+        # a tight quote around the model price: the mid is the model price to 1e-6
+        q = [Quote(m - 0.01, m + 0.01, NOW) for m in mids]
+        m = plan.mark(q, [fwd, fwd], NOW, CFG)[p.position_id]
+        d = engine.evaluate(p, m, NOW, 16.0, 1e9, False, strategy, FakeContext(NOW))
+        crossed = max(abs(x) for x in np.asarray(g.delta).tolist()) >= level
+        assert m.valid
+        assert (d is not None and d.reason is ExitReason.DEFENCE) is crossed, (vol, d)
+        assert crossed or d is None or d.reason is ExitReason.PROFIT_TARGET
+        fired += crossed
+    assert 0 < fired < 51
