@@ -246,6 +246,19 @@ def cdf_from_tail(x: FloatArray, tail: FloatArray, w: NormalWork, out: FloatArra
         _sub(nn, out, out)
 
 
+def signed_cdf_from_tail(x: FloatArray, tail: FloatArray, c: npt.NDArray[np.int8],
+                         out: FloatArray) -> None:
+    """``out = phi Phi(phi x)`` given ``tail = Q(|x|)`` and ``c = [phi = 1] - signbit(x)``.
+
+    With ``phi = +1`` this is ``Phi(x)``, with ``phi = -1`` it is ``-Phi(-x)``; both are
+    ``c - copysign(tail, x)`` (``phi copysign(t, phi x) = copysign(t, x)``), bit for bit the
+    negation-free form of ``phi * Phi(phi x)`` as computed by ``cdf_from_tail`` at ``phi x``.
+    ``c`` (int8, values -1, 0, 1) is computed by the caller from ``signbit(x)``.
+    """
+    np.copysign(tail, x, out)
+    _sub(c, out, out)
+
+
 def norm_cdf(x: npt.ArrayLike) -> FloatArray:
     """Standard normal CDF of ``x`` (any shape), float64, relative error about 3e-15.
 

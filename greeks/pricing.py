@@ -37,6 +37,7 @@ import numpy.typing as npt
 from greeks._engine import (
     CHUNK,
     SMALL_MIN_LEN,
+    BoolArray,
     CallFlag,
     ChunkFn,
     FloatArray,
@@ -52,9 +53,9 @@ from greeks._engine import (
 from greeks._normal import (
     INV_SQRT_2PI,
     NormalWork,
-    cdf_from_tail,
     const,
     full_const,
+    signed_cdf_from_tail,
     tail_into,
 )
 from greeks.types import Greeks
@@ -120,10 +121,10 @@ class _Work:
     """
 
     __slots__ = (
-        "cdf", "cfg", "d1", "d2", "dl", "e1", "eq", "er", "ex", "h", "half", "inv_sqrt_2pi", "kp",
-        "m", "minus_half_per_day", "minus_per_day", "n1", "n2", "nw", "one", "pdf", "per_day",
-        "phi", "pos", "qp1", "qq", "rates", "rr", "scalars", "small", "sp", "sqt", "two", "v",
-        "vol_point", "vphi", "y", "zero",
+        "c", "c_bool", "c_rows", "cdf", "cfg", "d1", "d2", "dl", "e1", "eq", "er", "ex", "h",
+        "half", "inv_sqrt_2pi", "kp", "m", "minus_half_per_day", "minus_per_day", "n1", "n2", "nw",
+        "pdf", "per_day", "pos", "qp1", "qq", "rates", "rr", "sb_rows", "scalars", "small", "sp",
+        "sqt", "v", "vol_point", "y", "zero",
     )
 
     def __init__(self, m: int, small: bool, with_pdf: bool) -> None:
@@ -131,14 +132,12 @@ class _Work:
         self.small = small
         self.sqt = np.empty(m)
         self.v = np.empty(m)
-        self.vphi = np.empty(m)
         self.h = np.empty(m)
         self.ex = np.empty((2, m))
         self.er = self.ex[0]
         self.eq = self.ex[1]
         self.sp = np.empty(m)
         self.kp = np.empty(m)
-        self.phi = np.empty(m)
         self.dl = np.empty(m)
         self.qp1 = np.empty(m)
         self.y = np.empty(2 * m)
@@ -148,6 +147,11 @@ class _Work:
         self.n1 = self.cdf[:m]
         self.n2 = self.cdf[m:]
         self.nw = NormalWork(2 * m, small)
+        # int8 views for the CDF's sign step: signbit(d1), signbit(d2) and c = [call] - signbit
+        self.sb_rows: npt.NDArray[np.int8] = self.nw.neg.view(np.int8).reshape(2, m)
+        self.c = np.empty(2 * m, dtype=np.int8)
+        self.c_rows = self.c.reshape(2, m)
+        self.c_bool: BoolArray = self.c.view(np.bool_)
         self.e1 = self.nw.e[:m]
         self.pdf: FloatArray | None = np.empty(m) if with_pdf else None
         self.pos = np.empty(m, dtype=np.bool_)
@@ -157,8 +161,6 @@ class _Work:
             return full_const(value, m) if small else const(value)
 
         self.half = k(0.5)
-        self.one = k(1.0)
-        self.two = k(2.0)
         self.vol_point = k(VOL_POINT)
         self.per_day = k(1.0 / DAYS_PER_YEAR)
         self.minus_per_day = k(-1.0 / DAYS_PER_YEAR)
@@ -231,9 +233,10 @@ def _kernel(
 ) -> None:
     """Price (and greeks) of ``ws.m`` elements; ``cfg.black`` means q == r (``s`` is the forward).
 
-    With ``phi = +1`` for calls and ``-1`` for puts, the CDF is evaluated at ``phi d1`` and
-    ``phi d2`` directly: ``d`` is computed with ``phi v`` in place of ``v`` (exact: only signs
-    change).
+    With ``phi = +1`` for calls and ``-1`` for puts, ``G = phi N(phi d)`` is formed from the
+    tail ``Q(|d|)`` and the signs of ``d`` and ``phi`` (``greeks._normal.signed_cdf_from_tail``);
+    it equals ``phi`` times ``N`` evaluated at ``phi d`` bit for bit, so no factor ``phi`` is
+    ever multiplied in.
     """
     price = out.price
     sqt = ws.sqt
@@ -259,20 +262,7 @@ def _kernel(
     kp = ws.kp
     _mul(k, er, kp)
 
-    # phi d2 <- ln(F/K) / (phi v) = ln(S'/K') / (phi v); phi d1, phi d2 = phi d2 +- phi v/2
-    phi: FloatArray | None = None
-    if isinstance(flag, bool):
-        if flag:
-            vphi = v
-        else:
-            vphi = ws.vphi
-            np.negative(v, vphi)
-    else:
-        phi = ws.phi
-        _mul(flag, ws.two, phi)
-        _sub(phi, ws.one, phi)
-        vphi = ws.vphi
-        _mul(v, phi, vphi)
+    # d2 <- ln(S'/K') / v; d1, d2 = d2 +- v/2. The CDF's tail Q(|d|) does not depend on phi.
     y = ws.y
     d1 = ws.d1
     d2 = ws.d2
@@ -281,37 +271,38 @@ def _kernel(
     else:
         _div(sp, kp, d2)
     np.log(d2, d2)
-    _div(d2, vphi, d2)
+    _div(d2, v, d2)
     h = ws.h
-    _mul(vphi, ws.half, h)
+    _mul(v, ws.half, h)
     _add(d2, h, d1)
     _sub(d2, h, d2)
     nw = ws.nw
-    cdf_from_tail(y, tail_into(y, nw), nw, ws.cdf)
-    n1 = ws.n1
-    n2 = ws.n2
+    tail = tail_into(y, nw)
     pdf = ws.pdf
     if pdf is not None:
         _mul(ws.e1, ws.inv_sqrt_2pi, pdf)
+    # G1, G2 = phi N(phi d1), phi N(phi d2) = c - copysign(Q, d) with c = [call] - signbit(d)
+    sb = nw.neg
+    np.signbit(y, sb)
+    c = ws.c
+    if isinstance(flag, bool):
+        if flag:
+            np.logical_not(sb, ws.c_bool)
+        else:
+            np.negative(ws.sb_rows, ws.c_rows)
+    else:
+        _sub(flag.view(np.int8), ws.sb_rows, ws.c_rows)
+    signed_cdf_from_tail(y, tail, c, ws.cdf)
+    n1 = ws.n1
+    n2 = ws.n2
 
-    # delta = phi e^{-qt} N(phi d1); P1 = S delta; P2 = phi K' N(phi d2); price = P1 - P2
+    # delta = e^{-qt} G1; P1 = S delta; P2 = K' G2; price = P1 - P2
     dl = ws.dl if out.delta is None else out.delta
     if eq is None:
-        if phi is None:
-            np.copyto(dl, n1)
-        else:
-            _mul(n1, phi, dl)
+        np.copyto(dl, n1)
     else:
         _mul(n1, eq, dl)
-        if phi is not None:
-            _mul(dl, phi, dl)
-    if phi is None and flag is False:
-        np.negative(dl, dl)
     _mul(n2, kp, n2)
-    if phi is not None:
-        _mul(n2, phi, n2)
-    elif flag is False:
-        np.negative(n2, n2)
     _mul(s, dl, price)
     theta = out.theta
     qp1: FloatArray | None = None

@@ -1,14 +1,15 @@
-"""The vectorised normal CDF against the C library's erfc."""
+"""The vectorised normal CDF against the C library's erfc, and its signed form."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greeks._normal import norm_cdf
+from greeks._normal import NormalWork, cdf_from_tail, norm_cdf, signed_cdf_from_tail, tail_into
 
 
 def _erfc_cdf(x: float) -> float:
@@ -43,3 +44,40 @@ def test_norm_cdf_when_reflected_then_sums_to_one(x: float) -> None:
     a, b = norm_cdf(np.array([x, -x]))
     assert abs(a + b - 1.0) <= 2e-16
     assert 0.0 <= a <= 1.0
+
+
+def _signed_cdf(x: np.ndarray, is_call: np.ndarray, small: bool) -> np.ndarray:
+    w = NormalWork(x.size, small)
+    tail = tail_into(x, w).copy()
+    c = (is_call.astype(np.int8) - np.signbit(x).astype(np.int8)).astype(np.int8)
+    out = np.empty(x.size)
+    with np.errstate(all="ignore"):
+        signed_cdf_from_tail(x, tail, c, out)
+    return out
+
+
+@pytest.mark.parametrize("small", [False, True])
+def test_signed_cdf_when_calls_and_puts_then_phi_times_cdf_at_phi_x_bit_for_bit(
+    small: bool,
+) -> None:
+    rng = np.random.default_rng(3)
+    x = np.concatenate([
+        rng.normal(0.0, 4.0, 2_000), rng.uniform(-60.0, 60.0, 500),
+        np.array([0.0, -0.0, 1e-300, -1e-300, 36.999, 37.0, -37.0, 38.0, -38.0, np.inf,
+                  -np.inf]),
+    ])
+    is_call = rng.random(x.size) < 0.5
+    phi = np.where(is_call, 1.0, -1.0)
+    x_phi = phi * x
+    w = NormalWork(x.size, small)
+    plain = np.empty(x.size)
+    with np.errstate(all="ignore"):
+        cdf_from_tail(x_phi, tail_into(x_phi, w), w, plain)
+    expected = phi * plain
+    got = _signed_cdf(x, is_call, small)
+    np.testing.assert_array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
+def test_signed_cdf_when_nan_then_nan() -> None:
+    got = _signed_cdf(np.array([np.nan, np.nan]), np.array([True, False]), small=False)
+    assert np.isnan(got).all()
