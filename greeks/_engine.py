@@ -30,14 +30,20 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 CallFlag = bool | BoolArray
 
-CHUNK: Final = 16384
-"""Elements per chunk. Smaller chunks keep the scratch buffers in L2 but cost more ufunc calls
-per element; every call needs the GIL for its dispatch, and with two threads the GIL
-collisions (a thread sleeping until the other releases) cost more than the extra cache misses.
-16384 measured best for both one and two threads on the reference machine."""
+CHUNK: Final = 32768
+"""Largest number of elements per chunk. Smaller chunks keep more of the scratch buffers in L2
+but cost more ufunc calls per element; every call needs the GIL for its dispatch, and with two
+threads the GIL collisions (a thread sleeping until the other releases) cost more than the extra
+cache misses. On the reference machine one thread runs equally fast from 16384 to 65536 and two
+threads run fastest at 32768."""
 
-PARALLEL_MIN: Final = 4 * CHUNK
+PARALLEL_MIN: Final = 2 * CHUNK
 """Inputs shorter than this run on the calling thread only."""
+
+CACHED_MAX: Final = 16384
+"""Chunk-layout workspaces of at most this many elements (inputs of one short chunk, and the
+last chunk of a longer single-threaded input) are kept per thread for reuse; larger ones are
+made per call, so that no thread holds more than a few megabytes of scratch space."""
 
 SMALL_MAX: Final = 64
 """Inputs of at most this many elements take the small-input path (same results)."""
@@ -300,6 +306,12 @@ def run_chunked(n: int, make_worker: Callable[[int], ChunkFn]) -> None:
     parallel = n >= PARALLEL_MIN and MAX_WORKERS > 1
     chunk = min(CHUNK, max(n, 1))
     n_chunks = -(-n // chunk)
+    if parallel:
+        # equal chunks, as many as a multiple of the thread count: no thread is left with a
+        # last short chunk while the others idle
+        n_chunks += -n_chunks % MAX_WORKERS
+        chunk = -(-n // n_chunks)
+        n_chunks = -(-n // chunk)
     counter = itertools.count()
 
     def drain() -> None:

@@ -46,7 +46,7 @@ import numpy.typing as npt
 from scipy.special import ndtr  # type: ignore[import-untyped]
 
 from greeks._engine import (
-    CHUNK,
+    CACHED_MAX,
     SMALL_MAX,
     SMALL_MIN_LEN,
     BoolArray,
@@ -514,15 +514,15 @@ def _cache() -> dict[int, _Work]:
 
 
 _CHUNK_CACHED: Final = 2
-"""Chunk-layout workspaces shorter than a chunk (inputs of one chunk) kept per thread."""
+"""Chunk-layout workspaces of at most ``CACHED_MAX`` elements kept per thread."""
 
 
 def _chunk_work(m: int) -> _Work:
-    """A chunk-layout workspace; the most recent ones shorter than CHUNK are reused.
+    """A chunk-layout workspace; the most recent ones of at most CACHED_MAX elements are reused.
 
     (Not for further steps on a subset: that workspace must differ from the one it reads.)
     """
-    if m >= CHUNK:
+    if m > CACHED_MAX:
         return _Work(m, small=False)
     cache: dict[int, _Work] | None = getattr(_local, "chunks", None)
     if cache is None:

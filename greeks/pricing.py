@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from greeks._engine import (
-    CHUNK,
+    CACHED_MAX,
     SMALL_MIN_LEN,
     BoolArray,
     CallFlag,
@@ -464,12 +464,12 @@ def _evaluate(
 
 _local = threading.local()
 _CHUNK_CACHED: Final = 2
-"""Chunk-layout workspaces shorter than a chunk (inputs of one chunk) kept per thread."""
+"""Chunk-layout workspaces of at most ``CACHED_MAX`` elements kept per thread."""
 
 
 def _chunk_work(m: int, with_pdf: bool) -> _Work:
-    """A chunk-layout workspace; the most recent ones shorter than CHUNK are reused."""
-    if m >= CHUNK:
+    """A chunk-layout workspace; the most recent ones of at most CACHED_MAX elements are reused."""
+    if m > CACHED_MAX:
         return _Work(m, small=False, with_pdf=with_pdf)
     cache: dict[tuple[int, bool], _Work] | None = getattr(_local, "chunks", None)
     if cache is None:
