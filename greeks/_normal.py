@@ -46,6 +46,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from greeks._engine import CHUNK
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -63,17 +65,26 @@ def const(value: float) -> FloatArray:
 
 
 _MEMO_MAX: Final = 1024
-"""Constants of at most this length are memoised (the small layout's lengths); longer ones,
-of chunk-sized workspaces, are made per workspace so that no length is kept forever."""
+"""Constants of at most this length are memoised per length (the small layout's lengths)."""
+
+SHARED_LEN: Final = 2 * CHUNK
+"""Longer constants, up to this length (every chunk workspace's), are read-only views of one
+array per value, made on first use and kept: a few such values of 512 KiB each. Making them
+per workspace cost more than the evaluation of a chunk's first few passes (fresh pages)."""
 
 
 def full_const(value: float, n: int) -> FloatArray:
-    """A read-only float64 array of length ``n`` holding ``value`` (small-layout constant).
+    """A read-only float64 array of length ``n`` holding ``value``.
 
-    Short ones are memoised: workspaces of one length share their constants (read-only, so
-    also across threads).
+    Workspaces of one length share their constants (read-only, so also across threads): short
+    ones are memoised, chunk-sized ones are views of a shared array per value, longer ones are
+    made on each call.
     """
-    return _memo_const(value, n) if n <= _MEMO_MAX else _make_const(value, n)
+    if n <= _MEMO_MAX:
+        return _memo_const(value, n)
+    if n <= SHARED_LEN:
+        return _shared_const(value)[:n]
+    return _make_const(value, n)
 
 
 def _make_const(value: float, n: int) -> FloatArray:
@@ -83,6 +94,11 @@ def _make_const(value: float, n: int) -> FloatArray:
 
 
 _memo_const: Final = functools.cache(_make_const)
+
+
+@functools.cache
+def _shared_const(value: float) -> FloatArray:
+    return _make_const(value, SHARED_LEN)
 
 
 INV_SQRT_2PI: Final = 1.0 / math.sqrt(2.0 * math.pi)

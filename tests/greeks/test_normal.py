@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greeks._normal import NormalWork, cdf_from_tail, norm_cdf, signed_cdf_from_tail, tail_into
+from greeks._normal import (
+    SHARED_LEN,
+    NormalWork,
+    cdf_from_tail,
+    full_const,
+    norm_cdf,
+    signed_cdf_from_tail,
+    tail_into,
+)
 
 
 def _erfc_cdf(x: float) -> float:
@@ -81,3 +89,20 @@ def test_signed_cdf_when_calls_and_puts_then_phi_times_cdf_at_phi_x_bit_for_bit(
 def test_signed_cdf_when_nan_then_nan() -> None:
     got = _signed_cdf(np.array([np.nan, np.nan]), np.array([True, False]), small=False)
     assert np.isnan(got).all()
+
+
+@pytest.mark.parametrize("n", [1, 1024, 1025, SHARED_LEN, SHARED_LEN + 1])
+def test_full_const_when_any_length_then_read_only_array_of_the_value(n: int) -> None:
+    a = full_const(37.0, n)
+    assert a.shape == (n,) and a.dtype == np.float64
+    assert not a.flags.writeable
+    assert (a == 37.0).all()
+    with pytest.raises(ValueError):
+        a[0] = 1.0
+
+
+def test_full_const_when_chunk_lengths_then_views_of_one_shared_array() -> None:
+    a = full_const(0.25, SHARED_LEN // 2)
+    b = full_const(0.25, SHARED_LEN - 3)
+    assert np.shares_memory(a, b)
+    assert not np.shares_memory(a, full_const(0.5, SHARED_LEN // 2))
