@@ -69,6 +69,7 @@ _mul: Final = np.multiply
 _add: Final = np.add
 _sub: Final = np.subtract
 _div: Final = np.divide
+_min_of: Final = np.minimum.reduce
 
 
 # small-path slots for per-call scalars filled to full length
@@ -123,7 +124,7 @@ class _Work:
     __slots__ = (
         "c", "c_bool", "c_rows", "cdf", "cfg", "d1", "d2", "dl", "e1", "eq", "er", "ex", "h",
         "half", "inv_sqrt_2pi", "kp", "m", "minus_half_per_day", "minus_per_day", "n1", "n2", "nw",
-        "pdf", "per_day", "pos", "qp1", "qq", "rates", "rr", "sb_rows", "scalars", "small", "sp",
+        "pdf", "per_day", "qp1", "qq", "rates", "rr", "sb_rows", "scalars", "small", "sp",
         "sqt", "v", "vol_point", "y", "zero",
     )
 
@@ -154,7 +155,6 @@ class _Work:
         self.c_bool: BoolArray = self.c.view(np.bool_)
         self.e1 = self.nw.e[:m]
         self.pdf: FloatArray | None = np.empty(m) if with_pdf else None
-        self.pos = np.empty(m, dtype=np.bool_)
         self.zero = full_const(0.0, m)
 
         def k(value: float) -> FloatArray:
@@ -352,9 +352,8 @@ def _kernel(
             if qp1 is not None:
                 _add(theta, qp1, theta)
 
-    pos = ws.pos
-    np.greater(v, ws.zero, pos)
-    if np.count_nonzero(pos) != ws.m:
+    # some v <= 0 or NaN (t <= 0, sigma <= 0, NaN): the minimum is not > 0
+    if not _min_of(v) > 0.0:
         _repair(cfg, s, k, t, r, q, sig, flag, v, out)
 
 
