@@ -40,11 +40,6 @@ threads run fastest at 32768."""
 PARALLEL_MIN: Final = 2 * CHUNK
 """Inputs shorter than this run on the calling thread only."""
 
-CACHED_MAX: Final = 16384
-"""Chunk-layout workspaces of at most this many elements (inputs of one short chunk, and the
-last chunk of a longer single-threaded input) are kept per thread for reuse; larger ones are
-made per call, so that no thread holds more than a few megabytes of scratch space."""
-
 SMALL_MAX: Final = 64
 """Inputs of at most this many elements take the small-input path (same results)."""
 

@@ -46,7 +46,6 @@ import numpy.typing as npt
 from scipy.special import ndtr  # type: ignore[import-untyped]
 
 from greeks._engine import (
-    CACHED_MAX,
     SMALL_MAX,
     SMALL_MIN_LEN,
     BoolArray,
@@ -514,16 +513,14 @@ def _cache() -> dict[int, _Work]:
 
 
 _CHUNK_CACHED: Final = 2
-"""Chunk-layout workspaces of at most ``CACHED_MAX`` elements kept per thread."""
+"""Chunk-layout workspaces kept per thread (see ``greeks.pricing._CHUNK_CACHED``)."""
 
 
 def _chunk_work(m: int) -> _Work:
-    """A chunk-layout workspace; the most recent ones of at most CACHED_MAX elements are reused.
+    """A chunk-layout workspace; the most recent ones are reused.
 
     (Not for further steps on a subset: that workspace must differ from the one it reads.)
     """
-    if m > CACHED_MAX:
-        return _Work(m, small=False)
     cache: dict[int, _Work] | None = getattr(_local, "chunks", None)
     if cache is None:
         cache = _local.chunks = {}

@@ -1,12 +1,17 @@
-"""Chunked execution: every element exactly once, in chunks of at most CHUNK elements."""
+"""Chunked execution: every element exactly once, in chunks of at most CHUNK elements; the
+workspaces kept per thread stay bounded."""
 
 from __future__ import annotations
 
 import itertools
 import threading
 
+import numpy as np
 import pytest
 
+from greeks import bsm_greeks, implied_vol_bsm
+from greeks import implied as implied_module
+from greeks import pricing as pricing_module
 from greeks._engine import CHUNK, MAX_WORKERS, PARALLEL_MIN, ChunkFn, run_chunked
 
 
@@ -62,3 +67,13 @@ def test_run_chunked_when_below_parallel_min_then_full_chunks_on_the_calling_thr
     ranges, sizes = _chunks(n)
     assert sizes == {CHUNK}
     assert [hi - lo for lo, hi in ranges] == [CHUNK, n - CHUNK]
+
+
+def test_chunk_workspaces_when_many_sizes_then_at_most_two_kept_per_thread() -> None:
+    for n in (100, 200, 300, CHUNK + 5, 2 * CHUNK - 1):
+        s = np.full(n, 100.0)
+        g = bsm_greeks(s, s, 0.5, 0.04, 0.0, 0.2, True)
+        implied_vol_bsm(g.price, s, s, 0.5, 0.04, 0.0, True)
+
+    assert 0 < len(pricing_module._local.chunks) <= pricing_module._CHUNK_CACHED
+    assert 0 < len(implied_module._local.chunks) <= implied_module._CHUNK_CACHED
