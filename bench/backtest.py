@@ -20,7 +20,6 @@ row is the CPU other processes used while the runs went on (cores; the machine i
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+from bench.load import busy_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 START_YEAR = 2012
@@ -86,16 +87,6 @@ def one(years: int, step: int) -> dict[str, float]:
     return parsed
 
 
-def _busy_seconds() -> float | None:
-    """CPU seconds used by all processes so far (Linux ``/proc/stat``), or None."""
-    try:
-        with open("/proc/stat") as fh:
-            fields = [int(v) for v in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -104,7 +95,7 @@ def _children_cpu() -> float:
 def run() -> list[Row]:
     rows: list[Row] = []
     results: dict[tuple[int, int], dict[str, float]] = {}
-    busy0, own0, wall0 = _busy_seconds(), _children_cpu(), time.perf_counter()
+    busy0, own0, wall0 = busy_seconds(), _children_cpu(), time.perf_counter()
     for years, step in RUNS:
         r = one(years, step)
         results[(years, step)] = r
@@ -123,7 +114,7 @@ def run() -> list[Row]:
             continue
         rows.append((f"growth: {years}y {step}-min / 1y 5-min wall time",
                      results[(years, step)]["seconds"] / base, "x"))
-    busy1 = _busy_seconds()
+    busy1 = busy_seconds()
     if busy0 is not None and busy1 is not None:
         others = (busy1 - busy0) - (_children_cpu() - own0)
         rows.append(("CPU used by other processes during these runs",

@@ -17,7 +17,6 @@ Implied-vol inputs are the model's own prices.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 
@@ -26,6 +25,7 @@ import numpy.typing as npt
 from scipy.stats import norm  # type: ignore[import-untyped]
 
 import greeks
+from bench.load import busy_seconds
 from greeks._engine import MAX_WORKERS
 
 FloatArray = npt.NDArray[np.float64]
@@ -52,17 +52,6 @@ class Data:
         self.t: FloatArray = np.exp(rng.uniform(math.log(1.0 / 365.0), math.log(3.0), n))
         self.sigma: FloatArray = rng.uniform(0.05, 1.0, n)
         self.is_call: BoolArray = rng.random(n) < 0.5
-
-
-def _busy_seconds() -> float | None:
-    """CPU seconds used by all processes so far (Linux ``/proc/stat``), or None."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + fields[4]
-    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _best(fn: Callable[[], object], warmup: bool = True) -> float:
@@ -172,7 +161,7 @@ def baseline_implied_vol(
 
 
 def run() -> list[tuple[str, float, str]]:
-    busy0, cpu0, wall0 = _busy_seconds(), time.process_time(), time.perf_counter()
+    busy0, cpu0, wall0 = busy_seconds(), time.process_time(), time.perf_counter()
     d = Data(N_OPTIONS, SEED)
     s, k, t, sg, c = d.spot, d.strike, d.t, d.sigma, d.is_call
     r, q = RATE, YIELD
@@ -216,7 +205,7 @@ def run() -> list[tuple[str, float, str]]:
     rate("baseline numpy+scipy.stats.norm: BSM implied vol (bisection)",
          lambda: baseline_implied_vol(bsm.price, s, k, t, r, q, c), warmup=False)
     rows.append(("worker threads used for large inputs", float(MAX_WORKERS), "threads"))
-    busy1 = _busy_seconds()
+    busy1 = busy_seconds()
     if busy0 is not None and busy1 is not None:
         others = (busy1 - busy0) - (time.process_time() - cpu0)
         rows.append(("CPU used by other processes during this run",
