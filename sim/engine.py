@@ -332,8 +332,11 @@ def _has_working(system: SystemLike) -> bool:
     return not isinstance(system, Auditable) or bool(system.executor.working_orders())
 
 
-def _net(*books: dict[Contract, int], minus: dict[Contract, int] | None = None
-         ) -> dict[Contract, int]:
+def net_holdings(*books: dict[Contract, int], minus: dict[Contract, int] | None = None
+                 ) -> dict[Contract, int]:
+    """Signed contracts of ``books`` added up, ``minus`` taken off, zeros dropped: the audit
+    compares the ledger's book plus its pending fills with the broker's holdings less what is
+    still in flight."""
     out: dict[Contract, int] = {}
     for book in books:
         for c, q in book.items():
@@ -349,10 +352,10 @@ def audit_session(system: SystemLike, broker: SimBroker, day: date, audit: Audit
     if not isinstance(system, Auditable):
         return
     audit.sessions_checked += 1
-    book = _net(system.ledger.holdings(), system.executor.pending_fills())
-    broker_view = _net(broker.holdings(), minus=broker.in_flight())
+    book = net_holdings(system.ledger.holdings(), system.executor.pending_fills())
+    broker_view = net_holdings(broker.holdings(), minus=broker.in_flight())
     if book != broker_view:
-        diff = sorted(_net(broker_view, minus=book).items(), key=lambda kv: kv[0].symbol)
+        diff = sorted(net_holdings(broker_view, minus=book).items(), key=lambda kv: kv[0].symbol)
         audit.book_mismatches.append(
             f"{day}: broker minus book " + ", ".join(f"{c.symbol} {q:+d}" for c, q in diff))
     remainders = system.ledger.remainders()

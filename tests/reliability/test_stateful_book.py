@@ -32,6 +32,7 @@ from execution.ledger import REMAINDER_STRUCTURE, EntryFacts, Ledger
 from execution.persistence import dump_state, load_state
 from execution.reconcile import apply_reconciliation, reconcile
 from execution.types import ComboLeg, OrderPurpose
+from sim.engine import net_holdings
 from tests.reliability.exchange import EXPIRY, T0, Exchange, MemoryStore, QuoteBook, put
 
 CFG = load_config()
@@ -43,17 +44,6 @@ SHAPES: tuple[tuple[ComboLeg, ...], ...] = (
     (ComboLeg(A, 1), ComboLeg(B, -2), ComboLeg(C, 1)),
 )
 KEY = "state"
-
-
-def _net(*books: dict[Contract, int], minus: dict[Contract, int] | None = None
-         ) -> dict[Contract, int]:
-    out: dict[Contract, int] = {}
-    for book in books:
-        for c, q in book.items():
-            out[c] = out.get(c, 0) + q
-    for c, q in (minus or {}).items():
-        out[c] = out.get(c, 0) - q
-    return {c: q for c, q in out.items() if q}
 
 
 class BookMachine(RuleBasedStateMachine):
@@ -167,8 +157,8 @@ class BookMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ invariants
     @invariant()
     def book_plus_held_fills_equals_net_of_delivered_fills(self) -> None:
-        book = _net(self.ledger.holdings(), self.executor.pending_fills())
-        assert book == _net(self.exchange.holdings, minus=self.exchange.in_flight())
+        book = net_holdings(self.ledger.holdings(), self.executor.pending_fills())
+        assert book == net_holdings(self.exchange.holdings, minus=self.exchange.in_flight())
 
     @invariant()
     def no_position_is_half_open(self) -> None:
