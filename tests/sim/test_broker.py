@@ -48,6 +48,17 @@ def _env_at(make_env: Callable[..., Environment], when: datetime = T0,
     return env
 
 
+def _cl_strangle_and_wing(env: Environment) -> tuple[Contract, Contract, Contract]:
+    """CL options of 2022-04-19: a put at 80% and a call at 120% of the future, a put wing at
+    70% (strikes on the 0.5 grid)."""
+    f = env.market.price("CL")
+    assert f is not None
+    exp = date(2022, 4, 19)
+    return (Contract("CL", exp, round(f.value * 0.8 * 2) / 2, Right.PUT),
+            Contract("CL", exp, round(f.value * 1.2 * 2) / 2, Right.CALL),
+            Contract("CL", exp, round(f.value * 0.7 * 2) / 2, Right.PUT))
+
+
 def test_process_when_sell_limit_above_natural_then_no_fill(
         make_env: Callable[..., Environment]) -> None:
     env = _env_at(make_env)
@@ -233,12 +244,7 @@ def test_margin_when_naked_put_then_reg_t_formula(make_env: Callable[..., Enviro
 def test_margin_when_futures_options_then_span_scan_positive_and_long_wing_reduces_it(
         make_env: Callable[..., Environment]) -> None:
     env = _env_at(make_env)
-    f = env.market.price("CL")
-    assert f is not None
-    exp = date(2022, 4, 19)
-    put = Contract("CL", exp, round(f.value * 0.8 * 2) / 2, Right.PUT)
-    call = Contract("CL", exp, round(f.value * 1.2 * 2) / 2, Right.CALL)
-    wing = Contract("CL", exp, round(f.value * 0.7 * 2) / 2, Right.PUT)
+    put, call, wing = _cl_strangle_and_wing(env)
 
     def req(contracts: tuple[Contract, ...], q: list[int]) -> float:
         qty = np.array(q, dtype=np.int64)
@@ -331,12 +337,7 @@ def test_reg_t_rows_when_grid_of_bars_then_each_row_as_reg_t_part_of_that_bar(
 def test_span_part_when_plans_alternate_then_same_as_a_fresh_model(
         make_env: Callable[..., Environment]) -> None:
     env = _env_at(make_env)
-    f = env.market.price("CL")
-    assert f is not None
-    exp = date(2022, 4, 19)
-    put = Contract("CL", exp, round(f.value * 0.8 * 2) / 2, Right.PUT)
-    call = Contract("CL", exp, round(f.value * 1.2 * 2) / 2, Right.CALL)
-    wing = Contract("CL", exp, round(f.value * 0.7 * 2) / 2, Right.PUT)
+    put, call, wing = _cl_strangle_and_wing(env)
     books = [((put, call), [-1, -1]), ((put, wing), [-1, 1]), ((put,), [-2])]
     sets = []
     for contracts, q in books:
