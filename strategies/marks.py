@@ -30,38 +30,6 @@ DeltaLevel = Callable[[Position], float | None]
 solved), 0.0 for every delta."""
 
 
-def mark_positions(positions: Sequence[Position], quotes: Mapping[Contract, Quote | None],
-                   underlying: Mapping[Contract, float | None], now: datetime,
-                   cfg: Config, delta_level: DeltaLevel | None = None
-                   ) -> dict[str, PositionMark]:
-    """Mark every position per unit at the legs' mids, in one greeks call per pricing model.
-
-    ``quotes`` and ``underlying`` are keyed by leg contract (``underlying`` gives the price of the
-    leg's underlying: the futures contract for a futures option). Each quote is validated as in
-    SPEC §11 (a zero bid is allowed: the position may hold a worthless option); the implied vol is
-    solved from the mid and the signed delta computed with :mod:`greeks`.
-
-    A mark is ``valid=False`` when any of its legs has no usable quote, no underlying price, or
-    an implied vol that cannot be solved (its delta is then NaN); ``net_mid`` = Σ ratio × mid in
-    points (NaN when a leg has no mid).
-
-    With ``delta_level`` given, a position's legs get deltas as far as an exit rule can read
-    them (an exit pass solves vols only where a rule compares a delta with a level):
-
-    - level None: no leg's vol is solved; deltas are NaN and validity rests on the quotes alone;
-    - level L: every delta with |delta| >= L is solved exactly. A leg whose |delta| is below L
-      whatever its vol (the threshold-price screen, :func:`_below_level`) keeps a NaN delta; it
-      is valid when its mid lies inside the no-arbitrage bounds, i.e. some vol reproduces it.
-      Level 0.0 solves every delta, as does no ``delta_level`` at all.
-
-    Equal to ``MarkPlan(positions, delta_level).mark(...)`` with the quotes of
-    :attr:`MarkPlan.contracts`; a caller marking the same book repeatedly keeps the plan.
-    """
-    plan = MarkPlan(positions, delta_level)
-    return plan.mark([quotes.get(c) for c in plan.contracts],
-                     [underlying.get(c) for c in plan.contracts], now, cfg)
-
-
 _EPOCH_DT = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
 _SECOND = timedelta(seconds=1)
@@ -79,15 +47,28 @@ def _micros(when: datetime) -> int:
 
 
 class MarkPlan:
-    """The leg layout of a fixed set of positions, for marking them again and again.
+    """Marks of a fixed set of positions, per unit at the legs' mids, again and again.
+
+    Each quote is validated as in SPEC §11 (a zero bid is allowed: the position may hold a
+    worthless option; the quotes of a book are few, so they are checked one by one with
+    :func:`strategies.quotes.quote_ok`); implied vols are solved from the mids and signed deltas
+    computed with :mod:`greeks`, one array call per pricing model. A mark is ``valid=False``
+    when any of its legs has no usable quote, no underlying price, or an implied vol that cannot
+    be solved (its delta is then NaN); ``net_mid`` = Σ ratio × mid in points.
+
+    With ``delta_level`` given, a position's legs get deltas as far as an exit rule can read
+    them (an exit pass solves vols only where a rule compares a delta with a level):
+
+    - level None: no leg's vol is solved; deltas are NaN and validity rests on the quotes alone;
+    - level L: every delta with |delta| >= L is solved exactly. A leg whose |delta| is below L
+      whatever its vol (the threshold-price screen, :func:`_below_level`) keeps a NaN delta; it
+      is valid when its mid lies inside the no-arbitrage bounds, i.e. some vol reproduces it.
+      Level 0.0 solves every delta, as does no ``delta_level`` at all.
 
     Positions are immutable (the ledger replaces one that changes), so while the book holds the
     same position objects everything but the quotes stays the same: the legs' contracts (each
     looked up once, in :attr:`contracts` order), strikes, rights, pricing models, close-of-expiry
-    times, ratios, and the delta level of each position (``delta_level``, asked once per
-    position). :meth:`mark` gives exactly what :func:`mark_positions` gives for the same quotes:
-    the quotes of a book are few, so they are checked one by one
-    (:func:`strategies.quotes.quote_ok`) and only the implied vols are solved on arrays.
+    times, ratios, and the delta level of each position (asked once per position).
     """
 
     __slots__ = ("_close_us", "_contracts", "_is_call", "_leg_contract", "_level", "_ratios",
@@ -147,7 +128,8 @@ class MarkPlan:
     def mark(self, quotes: Sequence[Quote | None], underlying: Sequence[float | None],
              now: datetime, cfg: Config) -> dict[str, PositionMark]:
         """Marks keyed by position id; ``quotes[i]`` and ``underlying[i]`` belong to
-        ``contracts[i]`` (see :func:`mark_positions`)."""
+        ``contracts[i]`` (``underlying`` is the price of the leg's underlying: the futures
+        contract for a futures option)."""
         data = cfg.data
         now_s = _seconds(now)
         seconds: dict[datetime, int] = {}  # quotes of one pass mostly share their time

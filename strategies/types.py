@@ -113,7 +113,7 @@ class LegMark(NamedTuple):
     """One leg of a :class:`PositionMark`. ``delta`` is the signed delta per unit of the
     underlying, NaN where it was not solved: no usable quote or vol, no delta wanted for the
     position, or provably below the position's delta level (see
-    :func:`strategies.marks.mark_positions`).
+    :class:`strategies.marks.MarkPlan`).
 
     Marks are built for every position on every exit check, so both mark types are named tuples:
     immutable like the frozen dataclasses elsewhere, at a fraction of their construction cost.

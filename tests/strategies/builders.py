@@ -19,6 +19,7 @@ from config.model import Config
 from execution.types import Position, PositionLeg, Quote
 from greeks import black76_price, bsm_price
 from strategies.chain import ChainSnapshot
+from strategies.marks import DeltaLevel, MarkPlan
 from strategies.meta import entry_meta
 from strategies.quotes import years_to_expiry
 from strategies.types import BoolArray, FloatArray, LegMark, PositionMark, RawChain, Skip, TradeIdea
@@ -208,3 +209,12 @@ def mark(position: Position, net_mid: float, now: datetime, *, valid: bool = Tru
 
 def rising(n: int, start: float, step: float) -> FloatArray:
     return start + step * np.arange(n, dtype=np.float64)
+
+
+def mark_book(positions: Sequence[Position], quotes: dict[Contract, Quote | None],
+              underlying: dict[Contract, float | None], now: datetime, cfg: Config = CFG,
+              delta_level: DeltaLevel | None = None) -> dict[str, PositionMark]:
+    """Marks of ``positions`` from quotes keyed by contract, through a fresh ``MarkPlan``."""
+    plan = MarkPlan(positions, delta_level)
+    return plan.mark([quotes.get(c) for c in plan.contracts],
+                     [underlying.get(c) for c in plan.contracts], now, cfg)

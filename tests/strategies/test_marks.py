@@ -15,11 +15,11 @@ from config.instruments import Contract, instrument
 from execution.types import ExitReason, Position, PositionLeg, Quote
 from greeks import black76_greeks, bsm_greeks
 from strategies.exits import ExitEngine
-from strategies.marks import MarkPlan, _below_level, legs_iv, mark_positions
+from strategies.marks import MarkPlan, _below_level, legs_iv
 from strategies.quotes import quote_exclusions, quote_ok, solve_greeks, year_fraction
 from strategies.registry import build_strategies
 from strategies.types import LegMark, PositionMark
-from tests.strategies.builders import CFG, FakeContext, simple_position
+from tests.strategies.builders import CFG, FakeContext, mark_book, simple_position
 
 NOW = datetime(2025, 6, 6, 11, 0)
 EXP = date(2025, 7, 18)
@@ -42,7 +42,7 @@ def und(price: float | None = 550.0) -> dict[Contract, float | None]:
 
 def mark_position(p: Position, q: dict[Contract, Quote | None],
                   u: dict[Contract, float | None], now: datetime = NOW) -> PositionMark:
-    return mark_positions((p,), q, u, now, CFG)[p.position_id]
+    return mark_book((p,), q, u, now, CFG)[p.position_id]
 
 
 def leg_iv(contract: Contract, quote: Quote, underlying: float, now: datetime = NOW
@@ -141,7 +141,7 @@ def test_mark_positions_when_batched_with_futures_positions_then_equal_to_one_by
                                     for leg, m in zip(es.legs, (60.0, 45.0, 8.0), strict=True)}
     u = und() | {leg.contract: 5500.0 for leg in es.legs}
 
-    batch = mark_positions((spy, es), q, u, NOW, CFG)
+    batch = mark_book((spy, es), q, u, NOW, CFG)
 
     for p in (spy, es):
         assert batch[p.position_id] == mark_position(p, q, u)
@@ -166,7 +166,7 @@ def test_legs_iv_when_batched_then_equal_to_leg_iv_and_bad_quotes_left_out() -> 
 def test_mark_positions_when_delta_not_needed_then_nan_deltas_and_valid_from_quotes() -> None:
     p = spread()
 
-    marks = mark_positions((p,), quotes((18.0, 9.0, 2.0)), und(), NOW, CFG,
+    marks = mark_book((p,), quotes((18.0, 9.0, 2.0)), und(), NOW, CFG,
                            delta_level=lambda _pos: None)
 
     m = marks[p.position_id]
@@ -311,7 +311,6 @@ def test_mark_plan_when_reused_over_many_markets_then_equal_to_leg_by_leg_refere
         # Deltas at or above the level are exact; below it they may be screened out (NaN),
         # and validity is the same either way.
         assert _exact(got) == _exact(_screened_from(got, reference, level, book))
-        assert _exact(mark_positions(book, quotes, under, now, CFG, level)) == _exact(got)
         assert _exact(everything.mark(qs, us, now, CFG)) == _exact(
             _reference_marks(book, quotes, under, now, lambda _p: True))
         for p in book:

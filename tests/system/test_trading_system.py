@@ -11,11 +11,10 @@ import pytest
 from config import Right, load_config
 from config.instruments import Contract
 from execution.types import Account, OrderPurpose, PricePoint, Quote
-from strategies.marks import mark_positions
 from strategies.types import PositionMark, RawChain
 from system.trading_system import STATE_KEY, TradingSystem
 from tests.kit import FakeBroker, FakeMarket, MemoryStore
-from tests.strategies.builders import raw_chain
+from tests.strategies.builders import mark_book, raw_chain
 
 MONDAY = datetime(2024, 6, 3, 10, 0)  # first Monday of June 2024
 EXPIRY = date(2025, 6, 20)            # 382 DTE: inside the ladder's 330-400 window
@@ -162,7 +161,7 @@ def test_trading_system_exit_marks_when_quotes_move_and_book_changes_then_fresh_
     def expected(now: datetime) -> dict[str, PositionMark]:
         book = system.positions()
         contracts = [leg.contract for p in book for leg in p.legs]
-        return mark_positions(book, {c: market.quote(c) for c in contracts},
+        return mark_book(book, {c: market.quote(c) for c in contracts},
                               {c: market.underlying_price(c) for c in contracts}, now,
                               system.config, system._delta_level)
 
