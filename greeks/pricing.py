@@ -44,6 +44,7 @@ from greeks._engine import (
     Operand,
     errors_off,
     errors_restore,
+    output_block,
     run_chunked,
     small_operands,
     take,
@@ -186,16 +187,14 @@ class _Out:
     __slots__ = ("delta", "gamma", "price", "theta", "vega")
 
     def __init__(self, n: int, delta: bool, greeks: bool) -> None:
+        block = output_block(5 if greeks else 2 if delta else 1, n)
+        self.price: FloatArray = block[0]
+        self.delta: FloatArray | None = block[1] if delta else None
         if greeks:
-            block = np.empty((5, n))
-            self.price: FloatArray = block[0]
-            self.delta: FloatArray | None = block[1]
             self.gamma: FloatArray | None = block[2]
             self.theta: FloatArray | None = block[3]
             self.vega: FloatArray | None = block[4]
             return
-        self.price = np.empty(n)
-        self.delta = np.empty(n) if delta else None
         self.gamma = self.theta = self.vega = None
 
     def chunk(self, lo: int, hi: int) -> _Out:
