@@ -575,6 +575,7 @@ def _implied_small(ops: list[Operand], flag: CallFlag, n: int) -> FloatArray:
             w.rates = key
         neg_r, carry = w.neg_r, w.carry
     else:
+        w.rates = None  # slot 4 is overwritten below: no scalar rates are cached any more
         neg_r = w.fill(4, -r) if isinstance(r, float) else np.negative(r)
         carry = None if q is None else np.subtract(r, q)
     out = np.empty(m)

@@ -338,3 +338,20 @@ def test_cached_workspaces_when_sizes_alternate_then_results_repeat() -> None:
         else:
             np.testing.assert_array_equal(g.theta, first[n][0])
             np.testing.assert_array_equal(iv, first[n][1])
+
+
+def test_implied_vol_when_array_yield_between_scalar_rate_calls_then_rate_not_stale() -> None:
+    # The workspace keeps -r of the last scalar rates; a call with a scalar rate and an array
+    # yield overwrites that slot, so the next call with the earlier rates must fill it again.
+    f = np.array([100.0, 100.0, 100.0])
+    k = np.array([95.0, 100.0, 105.0])
+    c = np.array([True, False, True])
+    price = black76_price(f, k, 0.5, 0.04, 0.2, c)
+    first = implied_vol_black76(price, f, k, 0.5, 0.04, c)
+    q = np.array([0.01, 0.02, 0.03])
+    implied_vol_bsm(bsm_price(f, k, 0.5, 0.05, q, 0.3, c), f, k, 0.5, 0.05, q, c)
+
+    again = implied_vol_black76(price, f, k, 0.5, 0.04, c)
+
+    np.testing.assert_allclose(first, 0.2, rtol=1e-12)
+    np.testing.assert_array_equal(again, first)
