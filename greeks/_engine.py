@@ -11,6 +11,10 @@ them to full-length contiguous arrays (scalars stay Python floats for the caller
 cached buffers), and the kernels run once on whole arrays with per-thread cached workspaces.
 At a few dozen elements a ufunc call costs about the same whatever it computes, so the fixed
 cost per call (broadcasting, allocation, error-state context managers) is what matters there.
+Medium inputs (up to ``MEDIUM_MAX`` elements) take the same path in a workspace of the next
+length class (``small_length``), their operands copied in and the rest of each buffer filled
+with harmless values (``pad_into``): one workspace per length class keeps the number of cached
+workspaces bounded whatever sizes a caller uses.
 
 Results of large inputs are written into an output block that each thread recycles once the
 caller has dropped every array of it (``output_block``), which saves the page faults of fresh
@@ -52,6 +56,46 @@ SMALL_MIN_LEN: Final = 2
 """Small-path buffers have at least this length: a single element is evaluated in a buffer
 of two (its copy alongside). numpy handles in-place operations on 1-element arrays through a
 slow path (about 1 us instead of 0.3 us per call), and elements are independent."""
+
+MEDIUM_MAX: Final = 1024
+"""Inputs of at most this many elements take the small-input path, those above ``SMALL_MAX``
+padded to their length class (``small_length``). On the reference machine (best of three
+alternating runs) BSM price + 4 greeks took 36 us instead of 68 in chunks at 100 elements and
+73 instead of 105 at 1,000; implied vol 82 instead of 120 and 184 instead of 221. Above 1,024
+padded implied vol was up to 7% slower than chunks."""
+
+
+def small_length(n: int) -> int:
+    """Workspace length of the small-input path for ``n <= MEDIUM_MAX`` elements.
+
+    ``n`` itself (at least ``SMALL_MIN_LEN``) up to ``SMALL_MAX``; above it the next length
+    class, a power of two or one and a half times one (96, 128, 192, 256, ...): at most half
+    again as many elements as asked for, and eight classes up to ``MEDIUM_MAX``.
+    """
+    if n <= SMALL_MAX:
+        return max(n, SMALL_MIN_LEN)
+    step = 1 << ((n - 1).bit_length() - 2)
+    return -(-n // step) * step
+
+
+def pad_into(buf: npt.NDArray[Any], a: npt.NDArray[Any], pad: float | bool) -> npt.NDArray[Any]:
+    """``buf`` holding ``a`` in its first ``len(a)`` elements and ``pad`` after them."""
+    n = a.shape[0]
+    buf[:n] = a
+    buf[n:] = pad
+    return buf
+
+
+def at_length(a: Operand, buf: FloatArray, pad: float) -> FloatArray:
+    """Small-path operand ``a`` as an array of ``len(buf)`` elements: a scalar filled into
+    ``buf``, a shorter array copied into it with ``pad`` after it, a full-length one as it is."""
+    if isinstance(a, float):
+        buf.fill(a)
+        return buf
+    if a.shape[0] == buf.shape[0]:
+        return a
+    out: FloatArray = pad_into(buf, a, pad)
+    return out
 
 
 def _cpu_count() -> int:

@@ -46,17 +46,19 @@ import numpy.typing as npt
 from scipy.special import ndtr  # type: ignore[import-untyped]
 
 from greeks._engine import (
-    SMALL_MAX,
-    SMALL_MIN_LEN,
+    MEDIUM_MAX,
     BoolArray,
     CallFlag,
     ChunkFn,
     FloatArray,
     Inputs,
     Operand,
+    at_length,
     errors_off,
     errors_restore,
+    pad_into,
     run_chunked,
+    small_length,
     small_operands,
     take,
     take_flag,
@@ -102,7 +104,8 @@ class _Work:
 
     __slots__ = (
         "a2", "ax", "b", "bb", "beta", "carry", "cdf", "d1", "d2", "d2w", "e1", "e1_fast", "e2",
-        "ee", "ext", "extc", "exti", "factor_max", "factor_min", "g", "h", "half", "inv_sqrt_2pi",
+        "ee", "ext", "extc", "exti", "factor_max", "factor_min", "flags", "g", "h", "half",
+        "inv_sqrt_2pi",
         "lnb", "lo", "m", "minus_4_over_pi", "minus_half", "minus_ln2", "neg_r", "noise", "nu",
         "nw", "one", "quarter", "rates", "rel", "s", "s_next", "scalars", "small", "sqrt_2pi",
         "step", "step_tol", "t1", "test", "tiny", "two", "valid", "wing", "wing_ratio", "x2", "x2q",
@@ -172,6 +175,7 @@ class _Work:
         # small path: per-call scalars (price, underlying, strike, t, -r, carry) filled, and
         # the scalar rates (r, q) last filled in
         self.scalars = np.empty((6, m)) if small else np.empty((0, 0))
+        self.flags = np.zeros(m if small else 0, dtype=np.bool_)  # padded calls' flags
         self.rates: tuple[float, float | None] | None = None
         self.neg_r: FloatArray = self.zero
         self.carry: FloatArray | None = None
@@ -424,10 +428,11 @@ def _more_steps(w: _Work, pending: npt.NDArray[np.intp]) -> None:
     depend on which other elements share the batch.
     """
     p = pending.size
-    # a lone element is stepped twice side by side (see SMALL_MIN_LEN)
-    gather = pending if p >= SMALL_MIN_LEN else np.repeat(pending, SMALL_MIN_LEN)
-    m = gather.size
-    sub = _sub_work(m) if m <= SMALL_MAX else _Work(m, small=False)
+    # up to MEDIUM_MAX elements are stepped in a small-layout workspace, the last one repeated
+    # to fill it (a lone element is stepped twice side by side, see SMALL_MIN_LEN)
+    m = small_length(p) if p <= MEDIUM_MAX else p
+    gather = pending if m == p else np.concatenate((pending, np.full(m - p, pending[-1])))
+    sub = _sub_work(m) if p <= MEDIUM_MAX else _Work(m, small=False)
     sub.take_state(w, gather)
     rel = sub.rel
     frozen = np.zeros(m, dtype=np.bool_)
@@ -456,7 +461,7 @@ def _implied(
     is_call: npt.ArrayLike,
 ) -> FloatArray:
     numeric = [price, und, strike, t, r] if q is None else [price, und, strike, t, r, q]
-    small = small_operands(numeric, is_call)
+    small = small_operands(numeric, is_call, MEDIUM_MAX)
     if small is not None:
         shape, n, ops, flags = small
         out = _implied_small(ops, flags, n)
@@ -552,18 +557,18 @@ def _sub_work(n: int) -> _Work:
 
 
 def _implied_small(ops: list[Operand], flag: CallFlag, n: int) -> FloatArray:
-    """The solver on whole arrays of ``n <= SMALL_MAX`` elements (same results as chunks)."""
-    m = max(n, SMALL_MIN_LEN)  # n = 1: every operand is a scalar
+    """The solver on whole arrays of ``n <= MEDIUM_MAX`` elements (same results as chunks).
+
+    The workspace has ``small_length(n)`` elements; array operands shorter than that are
+    copied into it, the padding priced at NaN so that it is invalid and costs no further steps.
+    """
+    m = small_length(n)  # n = 1: every operand is a scalar
     w = _small_work(m)
-    price, und, k, t = ops[:4]
-    if isinstance(price, float):
-        price = w.fill(0, price)
-    if isinstance(und, float):
-        und = w.fill(1, und)
-    if isinstance(k, float):
-        k = w.fill(2, k)
-    if isinstance(t, float):
-        t = w.fill(3, t)
+    slots = w.scalars
+    price = at_length(ops[0], slots[0], math.nan)
+    und = at_length(ops[1], slots[1], 1.0)
+    k = at_length(ops[2], slots[2], 1.0)
+    t = at_length(ops[3], slots[3], 1.0)
     r = ops[4]
     q = ops[5] if len(ops) == 6 else None
     # scalar rates: -r and r - q filled into the workspace, reused while the rates repeat
@@ -575,9 +580,11 @@ def _implied_small(ops: list[Operand], flag: CallFlag, n: int) -> FloatArray:
             w.rates = key
         neg_r, carry = w.neg_r, w.carry
     else:
-        w.rates = None  # slot 4 is overwritten below: no scalar rates are cached any more
-        neg_r = w.fill(4, -r) if isinstance(r, float) else np.negative(r)
-        carry = None if q is None else np.subtract(r, q)
+        w.rates = None  # slots 4 and 5 are overwritten below: no scalar rates cached any more
+        neg_r = at_length(-r if isinstance(r, float) else np.negative(r), slots[4], 0.0)
+        carry = None if q is None else at_length(np.subtract(r, q), slots[5], 0.0)
+    if not isinstance(flag, bool) and flag.shape[0] != m:
+        flag = pad_into(w.flags, flag, True)
     out = np.empty(m)
     saved = errors_off()
     try:

@@ -35,17 +35,20 @@ import numpy as np
 import numpy.typing as npt
 
 from greeks._engine import (
-    SMALL_MIN_LEN,
+    MEDIUM_MAX,
     BoolArray,
     CallFlag,
     ChunkFn,
     FloatArray,
     Inputs,
     Operand,
+    at_length,
     errors_off,
     errors_restore,
     output_block,
+    pad_into,
     run_chunked,
+    small_length,
     small_operands,
     take,
     take_flag,
@@ -122,9 +125,9 @@ class _Work:
     """
 
     __slots__ = (
-        "c", "c_bool", "c_rows", "cdf", "cfg", "d1", "d2", "dl", "e1", "eq", "er", "ex", "h",
-        "half", "inv_sqrt_2pi", "kp", "m", "minus_half_per_day", "minus_per_day", "n1", "n2", "nw",
-        "pdf", "per_day", "qp1", "qq", "rates", "rr", "sb_rows", "scalars", "small", "sp",
+        "c", "c_bool", "c_rows", "cdf", "cfg", "d1", "d2", "dl", "e1", "eq", "er", "ex", "flags",
+        "h", "half", "inv_sqrt_2pi", "kp", "m", "minus_half_per_day", "minus_per_day", "n1", "n2",
+        "nw", "pdf", "per_day", "qp1", "qq", "rates", "rr", "sb_rows", "scalars", "small", "sp",
         "sqt", "v", "vol_point", "y", "zero",
     )
 
@@ -169,6 +172,8 @@ class _Work:
         # small path: buffers for per-call scalars (see ``_SLOT_*``), and the configuration
         # for the scalar rates last filled in (black, r, q)
         self.scalars = np.empty((_SLOTS, m)) if small else np.empty((0, 0))
+        # small path, padded calls (fewer elements than m): the call/put flags
+        self.flags = np.zeros(m if small else 0, dtype=np.bool_)
         self.rates: tuple[bool, float, float] | None = None
         self.cfg: _Config | None = None
         self.rr: FloatArray = self.zero
@@ -422,7 +427,7 @@ def _evaluate(
     want_delta: bool,
     want_greeks: bool,
 ) -> tuple[tuple[int, ...], _Out]:
-    small = small_operands((underlying, strike, t, r, q, sigma), is_call)
+    small = small_operands((underlying, strike, t, r, q, sigma), is_call, MEDIUM_MAX)
     if small is not None:
         shape, n, ops, flags = small
         return shape, _evaluate_small(black, ops, flags, n, want_delta, want_greeks)
@@ -503,9 +508,14 @@ def _evaluate_small(
     want_delta: bool,
     want_greeks: bool,
 ) -> _Out:
-    """The kernel on whole arrays of ``n <= SMALL_MAX`` elements (same results as chunks)."""
+    """The kernel on whole arrays of ``n <= MEDIUM_MAX`` elements (same results as chunks).
+
+    The workspace has ``small_length(n)`` elements; array operands shorter than that are
+    copied into it and padded with values of a plain option (``t = sigma = 1``), so the padding
+    never looks degenerate and never sends the call through ``_repair``.
+    """
     s, k, t, r, q, sig = ops
-    m = max(n, SMALL_MIN_LEN)  # n = 1: every operand is a scalar
+    m = small_length(n)  # n = 1: every operand is a scalar
     ws = _small_work(m, want_greeks)
     # Scalar rates are filled into the workspace; calls with the same rates reuse the fill.
     key = (black, r, q) if isinstance(r, float) and isinstance(q, float) else None
@@ -513,20 +523,19 @@ def _evaluate_small(
         r_val = r if isinstance(r, float) else None
         q_val = q if isinstance(q, float) else None
         ws.cfg = _Config(black, r_val, q_val, ws, want_greeks)
-        ws.rr = ws.fill(_SLOT_R, r) if isinstance(r, float) else r
-        ws.qq = q if not isinstance(q, float) else (
+        ws.rr = at_length(r, ws.scalars[_SLOT_R], 0.0)
+        ws.qq = at_length(q, ws.scalars[_SLOT_Q], 0.0) if not isinstance(q, float) else (
             ws.zero if black or q == 0.0 else ws.fill(_SLOT_Q, q))
         ws.rates = key
     cfg = ws.cfg
     assert cfg is not None
-    if isinstance(s, float):
-        s = ws.fill(_SLOT_OPERAND, s)
-    if isinstance(k, float):
-        k = ws.fill(_SLOT_OPERAND + 1, k)
-    if isinstance(t, float):
-        t = ws.fill(_SLOT_OPERAND + 2, t)
-    if isinstance(sig, float):
-        sig = ws.fill(_SLOT_OPERAND + 3, sig)
+    slots = ws.scalars
+    s = at_length(s, slots[_SLOT_OPERAND], 1.0)
+    k = at_length(k, slots[_SLOT_OPERAND + 1], 1.0)
+    t = at_length(t, slots[_SLOT_OPERAND + 2], 1.0)
+    sig = at_length(sig, slots[_SLOT_OPERAND + 3], 1.0)
+    if not isinstance(flag, bool) and flag.shape[0] != m:
+        flag = pad_into(ws.flags, flag, True)
     out = _Out(m, want_delta, want_greeks)
     saved = errors_off()
     try:

@@ -1,7 +1,8 @@
-"""Small inputs (at most SMALL_MAX elements) take their own path; it gives the same results.
+"""Small and medium inputs (at most MEDIUM_MAX elements) take their own path; it gives the same
+results. Above SMALL_MAX a batch is evaluated padded to its length class.
 
-Each check evaluates a small batch on its own and the same options embedded in a batch larger
-than SMALL_MAX (the chunked path), and requires identical arrays (NaN where NaN). A batch of
+Each check evaluates a batch on its own and the same options embedded in a batch larger than
+MEDIUM_MAX (the chunked path), and requires identical arrays (NaN where NaN). A batch of
 one option has size-1 rate arrays, which count as scalars (scalar and array rates may differ in
 the last bit, see test_pricing): the embedding batch then gets the same scalar rates.
 """
@@ -28,12 +29,14 @@ from greeks import (
     implied_vol_black76,
     implied_vol_bsm,
 )
-from greeks._engine import SMALL_MAX, small_operands
+from greeks import pricing as pricing_module
+from greeks._engine import MEDIUM_MAX, SMALL_MAX, small_length, small_operands
 from tests.greeks.builders import Batch, FloatArray, random_batch
 
 GREEK_NAMES = ("price", "delta", "gamma", "theta", "vega")
-SIZES = (1, 2, 3, SMALL_MAX - 1, SMALL_MAX, SMALL_MAX + 1)
-FILLER = random_batch(3 * SMALL_MAX, seed=99)
+SIZES = (1, 2, 3, SMALL_MAX - 1, SMALL_MAX, SMALL_MAX + 1, 2 * SMALL_MAX, 2 * SMALL_MAX + 1, 700,
+         MEDIUM_MAX - 1, MEDIUM_MAX)
+FILLER = random_batch(MEDIUM_MAX + 3 * SMALL_MAX, seed=99)
 
 
 def _embed(values: FloatArray, filler: FloatArray) -> FloatArray:
@@ -141,7 +144,8 @@ def test_pricing_when_degenerate_inputs_then_identical_to_chunked_path(n: int) -
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, SMALL_MAX + 2), st.integers(0, 2**32 - 1))
+@given(st.one_of(st.integers(1, SMALL_MAX + 2), st.integers(SMALL_MAX, MEDIUM_MAX)),
+       st.integers(0, 2**32 - 1))
 def test_pricing_when_random_small_batches_then_identical_to_chunked_path(
     n: int, seed: int
 ) -> None:
@@ -196,14 +200,15 @@ def test_implied_vol_when_small_batch_then_identical_to_chunked_path(n: int) -> 
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, SMALL_MAX + 2), st.integers(0, 2**32 - 1))
+@given(st.one_of(st.integers(1, SMALL_MAX + 2), st.integers(SMALL_MAX, MEDIUM_MAX)),
+       st.integers(0, 2**32 - 1))
 def test_implied_vol_when_random_small_batches_then_identical_to_chunked_path(
     n: int, seed: int
 ) -> None:
     _check_iv(random_batch(n, seed=seed), seed=seed)
 
 
-@pytest.mark.parametrize("n", [1, 2, 5])
+@pytest.mark.parametrize("n", [1, 2, 5, SMALL_MAX + 3, 300])
 def test_implied_vol_when_extra_steps_needed_then_identical_to_chunked_path(n: int) -> None:
     # total volatility sigma sqrt(t) near 4: beyond where three steps converge, so these
     # elements take the further-steps path
@@ -246,6 +251,53 @@ def test_small_path_when_scalars_and_broadcasting_then_shapes_and_values_match()
     np.testing.assert_allclose(iv[ok], 0.3, rtol=1e-10)
     assert float(implied_vol_bsm(float(p), 100, 100, 0.25, 0.03, 0.01, 1)) == pytest.approx(
         0.2, abs=1e-12)
+
+
+def test_small_length_when_sizes_then_exact_up_to_small_max_then_eight_classes() -> None:
+    assert [small_length(n) for n in (1, 2, SMALL_MAX)] == [2, 2, SMALL_MAX]
+    lengths = [small_length(n) for n in range(SMALL_MAX + 1, MEDIUM_MAX + 1)]
+    assert all(n <= m < 1.5 * n + 1 for n, m in enumerate(lengths, SMALL_MAX + 1))
+    assert sorted(set(lengths)) == [96, 128, 192, 256, 384, 512, 768, 1024]
+
+
+def test_medium_path_when_padding_held_degenerate_values_then_results_unchanged() -> None:
+    # A padded call reuses its length class's workspace: what a longer call left beyond the
+    # shorter call's elements (expired, NaN, zero vol) must not reach the shorter call's results.
+    n = SMALL_MAX + 10
+    longer = _degenerate(random_batch(small_length(n), seed=41), seed=41)
+    b = random_batch(n, seed=42)
+    fresh = bsm_greeks(b.und, b.strike, b.t, b.r, b.q, b.sigma, b.is_call)
+    fresh_iv = implied_vol_bsm(fresh.price, b.und, b.strike, b.t, b.r, b.q, b.is_call)
+    kept = {name: getattr(fresh, name).copy() for name in GREEK_NAMES}
+    kept_iv = fresh_iv.copy()
+
+    g_long = bsm_greeks(longer.und, longer.strike, longer.t, longer.r, longer.q, longer.sigma,
+                        longer.is_call)
+    implied_vol_bsm(g_long.price, longer.und, longer.strike, longer.t, longer.r, longer.q,
+                    longer.is_call)
+    again = bsm_greeks(b.und, b.strike, b.t, b.r, b.q, b.sigma, b.is_call)
+    again_iv = implied_vol_bsm(again.price, b.und, b.strike, b.t, b.r, b.q, b.is_call)
+
+    for name in GREEK_NAMES:
+        np.testing.assert_array_equal(getattr(again, name), kept[name])
+    np.testing.assert_array_equal(again_iv, kept_iv)
+
+
+def test_medium_path_when_inputs_valid_then_padding_never_takes_the_repair_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    n = SMALL_MAX + 10
+    longer = _degenerate(random_batch(small_length(n), seed=43), seed=43)
+    bsm_greeks(longer.und, longer.strike, longer.t, longer.r, longer.q, longer.sigma,
+               longer.is_call)
+    repairs: list[int] = []
+    monkeypatch.setattr(pricing_module, "_repair", lambda *args: repairs.append(1))
+    b = random_batch(n, seed=44)
+
+    bsm_greeks(b.und, b.strike, b.t, b.r, b.q, b.sigma, b.is_call)
+    black76_price_delta(b.und, b.strike, b.t, 0.03, b.sigma, b.is_call)
+
+    assert repairs == []
 
 
 def test_small_operands_when_sizes_then_small_path_only_up_to_small_max() -> None:
