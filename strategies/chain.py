@@ -10,6 +10,7 @@ strikes inside the allowed range, or nothing.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -36,7 +37,7 @@ _EMPTY_F: FloatArray = np.empty(0, dtype=np.float64)
 _EMPTY_I: IntArray = np.empty(0, dtype=np.intp)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class _Side:
     """Row indices of one (expiry, right) group sorted two ways (by |delta| and by strike; the
     listed-rows sides keep the strike order only)."""
@@ -45,6 +46,15 @@ class _Side:
     by_delta: IntArray
     strikes: FloatArray
     by_strike: IntArray
+    delta_list: list[float] | None = None
+    """``absdelta`` as Python floats, made on the side's first delta search: ``bisect`` on a list
+    costs about 0.1 us where ``np.searchsorted`` with a scalar costs about 1.2 us."""
+
+    def sorted_deltas(self) -> list[float]:
+        """``absdelta`` (ascending) as a list."""
+        if self.delta_list is None:
+            self.delta_list = self.absdelta.tolist()
+        return self.delta_list
 
 
 _NO_SIDE = _Side(_EMPTY_F, _EMPTY_I, _EMPTY_F, _EMPTY_I)
@@ -325,12 +335,12 @@ class ChainSnapshot:
         are considered; None when no row lies inside the range (never an out-of-range strike).
         """
         side = (self._sell if sellable else self._buy)[(_day(expiry), right is Right.CALL)]
-        a = side.absdelta
-        i0 = int(np.searchsorted(a, lo, "left"))
-        i1 = int(np.searchsorted(a, hi, "right"))
+        a = side.sorted_deltas()
+        i0 = bisect_left(a, lo)
+        i1 = bisect_right(a, hi)
         if i1 <= i0:
             return None
-        j = int(np.searchsorted(a, target, "left"))
+        j = bisect_left(a, target)
         j = min(max(j, i0), i1 - 1)
         if j > i0 and abs(a[j - 1] - target) <= abs(a[j] - target):
             j -= 1
