@@ -46,6 +46,7 @@ import numpy.typing as npt
 from scipy.special import ndtr  # type: ignore[import-untyped]
 
 from greeks._engine import (
+    IMPLIED_PARALLEL_MIN,
     MEDIUM_MAX,
     BoolArray,
     CallFlag,
@@ -503,7 +504,7 @@ def _implied(
 
         return work
 
-    run_chunked(inp.n, make_worker)
+    run_chunked(inp.n, make_worker, IMPLIED_PARALLEL_MIN)
     return result.reshape(inp.shape)
 
 

@@ -16,6 +16,7 @@ from greeks import implied as implied_module
 from greeks import pricing as pricing_module
 from greeks._engine import (
     CHUNK,
+    IMPLIED_PARALLEL_MIN,
     MAX_WORKERS,
     PARALLEL_MIN,
     RECYCLE_MAX_BYTES,
@@ -26,7 +27,7 @@ from greeks._engine import (
 )
 
 
-def _chunks(n: int) -> tuple[list[tuple[int, int]], set[int]]:
+def _chunks(n: int, parallel_min: int = PARALLEL_MIN) -> tuple[list[tuple[int, int]], set[int]]:
     """The (lo, hi) ranges run_chunked hands out for n elements, and the worker chunk sizes."""
     ranges: list[tuple[int, int]] = []
     sizes: set[int] = set()
@@ -42,8 +43,20 @@ def _chunks(n: int) -> tuple[list[tuple[int, int]], set[int]]:
 
         return work
 
-    run_chunked(n, make_worker)
+    run_chunked(n, make_worker, parallel_min)
     return sorted(ranges), sizes
+
+
+def _threads(n: int, parallel_min: int) -> set[int]:
+    """The threads that ran chunks of n elements."""
+    seen: set[int] = set()
+
+    def make_worker(chunk: int) -> ChunkFn:
+        seen.add(threading.get_ident())
+        return lambda lo, hi: None
+
+    run_chunked(n, make_worker, parallel_min)
+    return seen
 
 
 @pytest.mark.parametrize(
@@ -74,10 +87,21 @@ def test_run_chunked_when_parallel_then_chunk_count_is_a_multiple_of_the_threads
 
 
 def test_run_chunked_when_below_parallel_min_then_full_chunks_on_the_calling_thread() -> None:
-    n = PARALLEL_MIN - 1
-    ranges, sizes = _chunks(n)
+    n = 2 * CHUNK - 1
+    ranges, sizes = _chunks(n, parallel_min=n + 1)
     assert sizes == {CHUNK}
     assert [hi - lo for lo, hi in ranges] == [CHUNK, n - CHUNK]
+    assert _threads(n, parallel_min=n + 1) == {threading.get_ident()}
+
+
+@pytest.mark.parametrize("parallel_min", [PARALLEL_MIN, IMPLIED_PARALLEL_MIN])
+def test_run_chunked_when_at_parallel_min_then_equal_chunks_for_the_threads(parallel_min: int) -> (
+    None
+):
+    if MAX_WORKERS == 1:
+        pytest.skip("one CPU: no helper thread")
+    ranges, sizes = _chunks(parallel_min, parallel_min=parallel_min)
+    assert len(ranges) == MAX_WORKERS and sizes == {parallel_min // MAX_WORKERS}
 
 
 def test_chunk_workspaces_when_many_sizes_then_at_most_two_kept_per_thread() -> None:
