@@ -106,11 +106,10 @@ class _Work:
     __slots__ = (
         "a2", "ax", "b", "bb", "beta", "carry", "cdf", "d1", "d2", "d2w", "e1", "e1_fast", "e2",
         "ee", "ext", "extc", "exti", "factor_max", "factor_min", "flags", "g", "h", "half",
-        "inv_sqrt_2pi",
-        "lnb", "lo", "m", "minus_4_over_pi", "minus_half", "minus_ln2", "neg_r", "noise", "nu",
-        "nw", "one", "quarter", "rates", "rel", "s", "s_next", "scalars", "small", "sqrt_2pi",
-        "step", "step_tol", "t1", "test", "tiny", "two", "valid", "wing", "wing_ratio", "x2", "x2q",
-        "xt", "y", "zero", "zero2",
+        "inv_sqrt_2pi", "lnb", "lo", "m", "minus_4_over_pi", "minus_half", "minus_ln2", "neg_r",
+        "noise", "nu", "nw", "one", "quarter", "rates", "rel", "s", "s_next", "scalars", "small",
+        "sqrt_2pi", "step", "step_tol", "t1", "test", "tiny", "two", "valid", "wing", "wing_ratio",
+        "x2", "x2q", "xt", "y", "zero", "zero2",
     )
 
     def __init__(self, m: int, small: bool) -> None:
