@@ -359,16 +359,43 @@ def output_block(rows: int, n: int) -> FloatArray:
     then shows only this module's own reference. Nothing a caller can still reach is ever
     overwritten.
     """
-    if n < RECYCLE_MIN or rows * n * 8 > RECYCLE_MAX_BYTES:
+    if not RECYCLING or n < RECYCLE_MIN or rows * n * 8 > RECYCLE_MAX_BYTES:
         return np.empty((rows, n))
-    held: FloatArray | None = getattr(_outputs, "block", None)
-    # references: the thread-local slot, ``held`` and getrefcount's argument
-    if held is not None and held.shape == (rows, n) and sys.getrefcount(held) == 3:
-        return held
-    _outputs.block = held = None  # an old block no caller holds is freed before allocating
+    free = _free_block(rows, n)
+    if free is not None:
+        return free
+    _outputs.block = None  # an old block no caller holds is freed before allocating
     block = np.empty((rows, n))
     _outputs.block = block
     return block
+
+
+def _free_block(rows: int, n: int) -> FloatArray | None:
+    """This thread's kept block if it has shape ``(rows, n)`` and nothing else references it."""
+    held: FloatArray | None = getattr(_outputs, "block", None)
+    if held is None or held.shape != (rows, n):
+        return None
+    # references: the thread-local slot, ``held`` and getrefcount's argument
+    return held if sys.getrefcount(held) == 3 else None
+
+
+def _recycling_works() -> bool:
+    """Whether ``_free_block`` tells a block nobody holds from one a view still references.
+
+    Interpreters that count references differently (borrowed references in later CPython
+    versions) fail this check, and then no block is ever recycled.
+    """
+    _outputs.block = np.empty((1, 1))
+    unheld = _free_block(1, 1) is not None
+    view = _outputs.block[0]
+    held = _free_block(1, 1) is not None
+    del view
+    _outputs.block = None
+    return unheld and not held
+
+
+RECYCLING: Final = _recycling_works()
+"""Output blocks are recycled (checked once, on the importing thread)."""
 
 
 ChunkFn = Callable[[int, int], None]

@@ -121,6 +121,11 @@ def _book(n: int, seed: int) -> tuple[np.ndarray, ...]:
         rng.uniform(0.05, 0.9, n), rng.random(n) < 0.5
 
 
+def test_output_block_when_this_interpreter_then_recycling_is_on() -> None:
+    assert engine_module.RECYCLING
+    assert engine_module._recycling_works()
+
+
 def test_output_block_when_caller_dropped_every_result_then_next_call_reuses_its_memory() -> None:
     s, k, t, sg, c = _book(RECYCLE_MIN, 1)
     g = bsm_greeks(s, k, t, 0.04, 0.01, sg, c)
