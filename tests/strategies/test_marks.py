@@ -167,7 +167,7 @@ def test_mark_positions_when_delta_not_needed_then_nan_deltas_and_valid_from_quo
     p = spread()
 
     marks = mark_book((p,), quotes((18.0, 9.0, 2.0)), und(), NOW, CFG,
-                           delta_level=lambda _pos: None)
+                      delta_level=lambda _pos: None)
 
     m = marks[p.position_id]
     assert m.valid

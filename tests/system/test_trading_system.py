@@ -162,8 +162,8 @@ def test_trading_system_exit_marks_when_quotes_move_and_book_changes_then_fresh_
         book = system.positions()
         contracts = [leg.contract for p in book for leg in p.legs]
         return mark_book(book, {c: market.quote(c) for c in contracts},
-                              {c: market.underlying_price(c) for c in contracts}, now,
-                              system.config, system._delta_level)
+                         {c: market.underlying_price(c) for c in contracts}, now,
+                         system.config, system._delta_level)
 
     first = system._marks(system.positions(), MONDAY)
     assert first == expected(MONDAY)
